@@ -1,0 +1,73 @@
+import { Option, type Command } from 'commander';
+import { OPTIONS, resolveConfig, type RelayConfig } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+import type { KafkaOptions } from '../kafka/producer.js';
+
+type Key = keyof RelayConfig;
+
+const DESCRIPTIONS: Record<Key, string> = {
+  databaseUrl: 'PostgreSQL connection string',
+  kafkaBrokers: 'Kafka brokers, comma-separated host:port',
+  schema: 'schema of the outbox tables',
+  batchSize: 'events per claim/publish/mark transaction',
+  pollIntervalMs: 'idle wait between claims, in ms',
+  publishTimeoutMs: 'longest wait for Kafka to acknowledge a batch, in ms',
+  maxAttempts: 'attempts before an event Kafka refuses for good goes dead',
+  shutdownTimeoutMs: 'on SIGTERM, time to finish the batch in flight, in ms',
+  kafkaClientId: 'Kafka client id',
+  kafkaSsl: 'connect to Kafka over TLS',
+  kafkaSaslMechanism: 'Kafka SASL mechanism: plain, scram-sha-256, scram-sha-512',
+  kafkaSaslUsername: 'Kafka SASL user name',
+  kafkaSaslPassword: 'Kafka SASL password (prefer the environment variable)',
+  logLevel: 'fatal, error, warn, info, debug, trace or silent',
+};
+
+export const CONNECTION_KEYS: Key[] = ['databaseUrl', 'schema', 'logLevel'];
+export const KAFKA_KEYS: Key[] = ['kafkaBrokers', 'kafkaClientId', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'publishTimeoutMs'];
+export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'maxAttempts', 'shutdownTimeoutMs'];
+
+/** Adds the flags for `keys`, with no commander defaults: an absent flag must fall through to env, file, default. */
+export function addConfigOptions(command: Command, keys: Key[]): Command {
+  for (const key of keys) {
+    const spec = OPTIONS[key];
+    const takesValue = key !== 'kafkaSsl';
+    const defaultText = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    command.addOption(new Option(`${spec.flag}${takesValue ? ' <value>' : ''}`, `${DESCRIPTIONS[key]}; env ${spec.env}${defaultText}`));
+  }
+  if (!command.options.some((o) => o.long === '--config')) {
+    command.addOption(new Option('--config <file>', 'JSON config file (flags and environment override it); env OUTBOX_CONFIG'));
+  }
+  return command;
+}
+
+/** commander's attribute name for a flag: `--poll-interval` → `pollInterval`. */
+function attributeName(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Flags → env → file → defaults, validated; throws ConfigError (exit 2) naming the option. */
+export function configFromCommand(command: Command, required: Key[]): RelayConfig {
+  const opts = command.opts<Record<string, unknown>>();
+  const flags: Partial<Record<Key, unknown>> = {};
+  for (const [key, spec] of Object.entries(OPTIONS) as [Key, (typeof OPTIONS)[Key]][]) {
+    flags[key] = opts[attributeName(spec.flag)];
+  }
+  const configFile = (opts.config as string | undefined) ?? (process.env.OUTBOX_CONFIG || undefined);
+  return resolveConfig({ flags, env: process.env, configFile, required });
+}
+
+export function loggerFor(config: RelayConfig): Logger {
+  return createLogger({ level: config.logLevel });
+}
+
+export function kafkaOptionsFrom(config: RelayConfig): KafkaOptions {
+  return {
+    brokers: config.kafkaBrokers,
+    clientId: config.kafkaClientId,
+    ssl: config.kafkaSsl,
+    sasl:
+      config.kafkaSaslMechanism && config.kafkaSaslUsername && config.kafkaSaslPassword
+        ? ({ mechanism: config.kafkaSaslMechanism, username: config.kafkaSaslUsername, password: config.kafkaSaslPassword } as KafkaOptions['sasl'])
+        : undefined,
+  };
+}

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+
+/** Everything the CLI's commands can be configured with. Precedence: flag > environment > config file > default. */
+export interface RelayConfig {
+  /** PostgreSQL connection string (`postgres://…`). Required. */
+  databaseUrl: string;
+  /** Kafka bootstrap brokers, `host:port`. Required for commands that publish. */
+  kafkaBrokers: string[];
+  /** Schema of the outbox tables. */
+  schema: string;
+  /** Events per claim/publish/mark transaction: throughput vs. duplicates after a crash (≤ one batch) and lock time. */
+  batchSize: number;
+  /** Idle wait between claims: worst-case idle latency vs. queries per second. */
+  pollIntervalMs: number;
+  /** Bound on one Kafka publish; claimed rows stay locked at most this long when a broker hangs. */
+  publishTimeoutMs: number;
+  /** Attempts before an event Kafka refuses for good goes dead. */
+  maxAttempts: number;
+  /** SIGTERM: time to finish the batch in flight and disconnect before exiting anyway. */
+  shutdownTimeoutMs: number;
+  kafkaClientId: string;
+  kafkaSsl: boolean;
+  kafkaSaslMechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+  kafkaSaslUsername: string | undefined;
+  kafkaSaslPassword: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Key = keyof RelayConfig;
+type Source = 'flag' | 'env' | 'file';
+
+interface OptionSpec {
+  flag: string;
+  env: string;
+  parse: (raw: unknown, name: string) => unknown;
+  default?: unknown;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const SASL = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** The one table of options: flag, environment variable, parser, default. The README's table mirrors it. */
+export const OPTIONS: Record<Key, OptionSpec> = {
+  databaseUrl: { flag: '--database-url', env: 'DATABASE_URL', parse: postgresUrl },
+  kafkaBrokers: { flag: '--kafka-brokers', env: 'KAFKA_BROKERS', parse: brokerList },
+  schema: { flag: '--schema', env: 'OUTBOX_SCHEMA', parse: identifier, default: 'outbox' },
+  batchSize: { flag: '--batch-size', env: 'OUTBOX_BATCH_SIZE', parse: integer(1, 10_000), default: 500 },
+  pollIntervalMs: { flag: '--poll-interval', env: 'OUTBOX_POLL_INTERVAL_MS', parse: integer(10, 3_600_000), default: 500 },
+  publishTimeoutMs: { flag: '--publish-timeout', env: 'OUTBOX_PUBLISH_TIMEOUT_MS', parse: integer(100, 600_000), default: 10_000 },
+  maxAttempts: { flag: '--max-attempts', env: 'OUTBOX_MAX_ATTEMPTS', parse: integer(1, 1_000), default: 5 },
+  shutdownTimeoutMs: { flag: '--shutdown-timeout', env: 'OUTBOX_SHUTDOWN_TIMEOUT_MS', parse: integer(0, 600_000), default: 30_000 },
+  kafkaClientId: { flag: '--kafka-client-id', env: 'KAFKA_CLIENT_ID', parse: nonEmpty, default: 'outbox-relay' },
+  kafkaSsl: { flag: '--kafka-ssl', env: 'KAFKA_SSL', parse: boolean, default: false },
+  kafkaSaslMechanism: { flag: '--kafka-sasl-mechanism', env: 'KAFKA_SASL_MECHANISM', parse: oneOf(SASL) },
+  kafkaSaslUsername: { flag: '--kafka-sasl-username', env: 'KAFKA_SASL_USERNAME', parse: nonEmpty },
+  kafkaSaslPassword: { flag: '--kafka-sasl-password', env: 'KAFKA_SASL_PASSWORD', parse: nonEmpty },
+  logLevel: { flag: '--log-level', env: 'OUTBOX_LOG_LEVEL', parse: oneOf(LOG_LEVELS), default: 'info' },
+};
+
+export interface ConfigSources {
+  /** Parsed CLI flags by config key (commander's camelCase names); undefined = not given. */
+  flags?: Partial<Record<Key, unknown>>;
+  /** Usually `process.env`; the library itself never reads it. */
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file with config keys, e.g. `{"batchSize": 200}`. */
+  configFile?: string;
+  /** Keys that must end up set (e.g. `kafkaBrokers` for `run`). */
+  required?: Key[];
+}
+
+/** Resolves and validates the configuration once, at start-up. Throws `ConfigError` naming the option. */
+export function resolveConfig(sources: ConfigSources): RelayConfig {
+  const file = sources.configFile === undefined ? {} : readConfigFile(sources.configFile);
+  const env = sources.env ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(OPTIONS) as [Key, OptionSpec][]) {
+    const candidates: [Source, unknown, string][] = [
+      ['flag', sources.flags?.[key], spec.flag],
+      ['env', emptyToUndefined(env[spec.env]), spec.env],
+      ['file', file[key], `${key} (in ${sources.configFile})`],
+    ];
+    const given = candidates.find(([, value]) => value !== undefined);
+    out[key] = given ? spec.parse(given[1], given[2]) : spec.default;
+  }
+  for (const key of sources.required ?? []) {
+    const value = out[key];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+      throw new ConfigError(`${OPTIONS[key].flag} / ${OPTIONS[key].env}`, 'is required');
+    }
+  }
+  const config = out as unknown as RelayConfig;
+  if (config.kafkaSaslMechanism && (!config.kafkaSaslUsername || !config.kafkaSaslPassword)) {
+    throw new ConfigError(OPTIONS.kafkaSaslUsername.flag, `and ${OPTIONS.kafkaSaslPassword.flag} are required with ${OPTIONS.kafkaSaslMechanism.flag}`);
+  }
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('--config', `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('--config', `${path} must hold a JSON object`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(key in OPTIONS)) throw new ConfigError('--config', `${path} has an unknown option "${key}" (known: ${Object.keys(OPTIONS).join(', ')})`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function postgresUrl(raw: unknown, name: string): string {
+  const value = nonEmpty(raw, name);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'must be a URL like postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `must use the postgres:// or postgresql:// scheme, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+function brokerList(raw: unknown, name: string): string[] {
+  const list = Array.isArray(raw) ? raw : String(raw).split(',');
+  const brokers = list.map((b) => String(b).trim()).filter((b) => b !== '');
+  if (brokers.length === 0) throw new ConfigError(name, 'must list at least one broker as host:port');
+  for (const broker of brokers) {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(broker);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
+      throw new ConfigError(name, `has "${broker}", expected host:port (e.g. 127.0.0.1:9092)`);
+    }
+  }
+  return brokers;
+}
+
+function identifier(raw: unknown, name: string): string {
+  const value = nonEmpty(raw, name);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)) {
+    throw new ConfigError(name, `must be a plain SQL identifier (letters, digits, _), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function integer(min: number, max: number) {
+  return (raw: unknown, name: string): number => {
+    const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+}
+
+function boolean(raw: unknown, name: string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const s = String(raw).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function nonEmpty(raw: unknown, name: string): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new ConfigError(name, 'must be a non-empty string');
+  return raw;
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: unknown, name: string): T => {
+    if (typeof raw !== 'string' || !values.includes(raw as T)) {
+      throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return raw as T;
+  };
+}
+

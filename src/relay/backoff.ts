@@ -1,0 +1,21 @@
+export interface BackoffPolicy {
+  /** First delay. */
+  initialMs: number;
+  /** Upper bound of any delay. */
+  maxMs: number;
+  /** Each failure multiplies the delay by this. */
+  factor: number;
+  /** ±fraction of random jitter, so many relays recovering together do not retry in lock-step. */
+  jitter: number;
+}
+
+/** kafkajs-style: 300 ms, ×2, ±20 %, capped at 30 s. Reached after 7 consecutive failures. */
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 300, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+/** Delay before retry number `attempt` (1 = after the first failure). */
+export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  const exponent = Math.max(0, attempt - 1);
+  const base = Math.min(policy.maxMs, policy.initialMs * policy.factor ** exponent);
+  const jittered = base * (1 + policy.jitter * (2 * random() - 1));
+  return Math.round(Math.min(policy.maxMs, Math.max(0, jittered)));
+}

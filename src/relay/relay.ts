@@ -1,0 +1,199 @@
+import pg from 'pg';
+import { claimBatch } from '../db/claimBatch.js';
+import { markPublished } from '../db/markPublished.js';
+import { recordFailures } from '../db/recordFailures.js';
+import { DEFAULT_SCHEMA, quoteSchema } from '../db/identifiers.js';
+import { coerceError, isProgrammingError } from '../errors.js';
+import { KafkaPublisher, type KafkaOptions } from '../kafka/producer.js';
+import { describeKafkaError } from '../kafka/errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { publishEvents, type FailurePolicy } from './publish.js';
+import { WakeableSleep } from './wakeableSleep.js';
+
+export interface RelayOptions {
+  /** PostgreSQL connection string. Never logged unredacted. */
+  databaseUrl: string;
+  kafka: KafkaOptions;
+  /** Schema of the outbox table. Default `outbox`. */
+  schema?: string;
+  /**
+   * Events claimed, published and marked per transaction. Default 500. Larger batches amortise round trips
+   * (throughput), but a crash mid-batch republishes up to this many events, and the batch's row locks are held for the
+   * whole publish.
+   */
+  batchSize?: number;
+  /**
+   * How long an idle relay waits before looking again. Default 500 ms: the worst-case latency of an event when idle,
+   * against one cheap index probe per interval (≈ 2 queries/s per relay).
+   */
+  pollIntervalMs?: number;
+  /**
+   * Longest wait for Kafka to acknowledge a batch. Default 10 s. It bounds how long claimed rows stay locked when a
+   * broker hangs; the relay's transactions are killed by PostgreSQL after twice this (idle_in_transaction timeout).
+   */
+  publishTimeoutMs?: number;
+  /** Attempts before an event Kafka refuses for good goes dead. Default 5. */
+  maxAttempts?: number;
+  /** Backoff of the loop after a failed batch (Kafka or PostgreSQL unreachable). Default 300 ms ×2 ±20 % up to 30 s. */
+  backoff?: BackoffPolicy;
+  /** Backoff of one refused event. Default 1 s ×2 ±20 % up to 5 min. */
+  eventBackoff?: BackoffPolicy;
+  logger?: Logger;
+}
+
+export interface BatchResult {
+  claimed: number;
+  published: number;
+  failed: number;
+  dead: number;
+}
+
+export interface Relay {
+  /** Starts the loop. Resolves once started; failures to reach PostgreSQL or Kafka are retried, not thrown. */
+  start(): Promise<void>;
+  /** Finishes the batch in flight, commits, disconnects. Safe to call twice. */
+  stop(): Promise<void>;
+  /** One claim → publish → mark transaction; what the loop runs. Exposed for tests and embedding. */
+  processBatch(): Promise<BatchResult>;
+  /** Resolves when the loop ends after stop(); rejects on an internal error (a bug), which should exit the process. */
+  readonly finished: Promise<void>;
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  return new OutboxRelay(options);
+}
+
+class OutboxRelay implements Relay {
+  private readonly schema: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly failurePolicy: FailurePolicy;
+  private readonly logger: Logger;
+  private readonly pool: pg.Pool;
+  private readonly publisher: KafkaPublisher;
+  private readonly sleeper = new WakeableSleep();
+  private stopping = false;
+  private loopPromise: Promise<void> | undefined;
+  private resolveFinished!: () => void;
+  private rejectFinished!: (err: Error) => void;
+  readonly finished: Promise<void>;
+
+  constructor(options: RelayOptions) {
+    this.schema = options.schema ?? DEFAULT_SCHEMA;
+    quoteSchema(this.schema);
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.failurePolicy = {
+      maxAttempts: options.maxAttempts ?? 5,
+      eventBackoff: options.eventBackoff ?? { initialMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },
+    };
+    this.logger = options.logger ?? silentLogger();
+    this.finished = new Promise((resolve, reject) => {
+      this.resolveFinished = resolve;
+      this.rejectFinished = reject;
+    });
+    // Swallow here so an unobserved rejection does not crash embedders who never look at `finished`.
+    this.finished.catch(() => undefined);
+
+    this.pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      application_name: 'outbox-relay',
+      // The loop holds one connection per batch; one spare for shutdown and future maintenance queries.
+      max: 2,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      // A relay that lost Kafka mid-publish must not keep row locks: PostgreSQL ends its transaction after this.
+      options: `-c idle_in_transaction_session_timeout=${2 * publishTimeoutMs + 5_000} -c statement_timeout=${publishTimeoutMs + 5_000}`,
+    });
+    // An idle connection broken by a PostgreSQL restart emits 'error' on the pool; without a listener Node crashes.
+    this.pool.on('error', (err) => this.logger.warn({ err }, 'idle PostgreSQL connection failed; it will be replaced'));
+
+    this.publisher = new KafkaPublisher({ ...options.kafka, publishTimeoutMs, logger: this.logger });
+  }
+
+  async start(): Promise<void> {
+    if (this.loopPromise) return;
+    this.logger.info(
+      { schema: this.schema, batchSize: this.batchSize, pollIntervalMs: this.pollIntervalMs },
+      'relay starting',
+    );
+    this.loopPromise = this.loop().then(
+      () => this.resolveFinished(),
+      (err: unknown) => this.rejectFinished(coerceError(err)),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.sleeper.wake();
+    await this.loopPromise?.catch(() => undefined);
+    await this.publisher.disconnect();
+    await this.pool.end().catch(() => undefined);
+    if (!this.loopPromise) this.resolveFinished();
+    this.logger.info('relay stopped');
+  }
+
+  async processBatch(): Promise<BatchResult> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const events = await claimBatch(client, this.schema, this.batchSize);
+      if (events.length === 0) {
+        await client.query('COMMIT');
+        return { claimed: 0, published: 0, failed: 0, dead: 0 };
+      }
+      const started = performance.now();
+      const outcome = await publishEvents(this.publisher, events, this.failurePolicy);
+      await markPublished(client, this.schema, outcome.published);
+      await recordFailures(client, this.schema, outcome.failures);
+      await client.query('COMMIT');
+      const dead = outcome.failures.filter((f) => f.dead);
+      for (const failure of outcome.failures) {
+        this.logger[failure.dead ? 'error' : 'warn'](
+          { seq: failure.seq, error: failure.error, dead: failure.dead, nextAttemptAt: failure.nextAttemptAt },
+          failure.dead ? 'event is dead: Kafka refused it for good' : 'Kafka refused an event; backing it off',
+        );
+      }
+      this.logger.debug(
+        { claimed: events.length, published: outcome.published.length, ms: Math.round(performance.now() - started) },
+        'batch published',
+      );
+      return { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
+    } catch (err) {
+      // The rows' locks go with the transaction; if ROLLBACK itself fails the connection is broken: discard it.
+      broken = await client.query('ROLLBACK').then(
+        () => undefined,
+        (rollbackErr: unknown) => coerceError(rollbackErr),
+      );
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      let claimed = 0;
+      try {
+        claimed = (await this.processBatch()).claimed;
+        if (failures > 0) this.logger.info({ afterFailures: failures }, 'relay recovered');
+        failures = 0;
+      } catch (err) {
+        if (isProgrammingError(err)) throw err;
+        failures++;
+        const delayMs = backoffDelay(failures, this.backoff);
+        this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
+        await this.sleeper.sleep(delayMs);
+        continue;
+      }
+      // A full batch means more are waiting: claim again at once. Otherwise idle until the next poll.
+      if (claimed < this.batchSize && !this.stopping) await this.sleeper.sleep(this.pollIntervalMs);
+    }
+  }
+}

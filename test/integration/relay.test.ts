@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRelay, type Relay } from '../../src/relay/relay.js';
+import { writeManyWithOutbox, writeWithOutbox } from '../../src/outbox/write.js';
+import { countRows, createTestSchema, databaseUrl, inTransaction, type TestSchema } from '../helpers/db.js';
+import { consumeTopic, createTopic, kafkaBrokers, randomTopic, topicMessageCount } from '../helpers/kafka.js';
+import { waitFor } from '../helpers/relayProcess.js';
+
+let db: TestSchema;
+let relay: Relay | undefined;
+beforeEach(async (ctx) => {
+  db = await createTestSchema(ctx.task.name);
+});
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+  await db.cleanup();
+});
+
+function startRelay(batchSize = 100): Relay {
+  relay = createRelay({ databaseUrl: databaseUrl(), kafka: { brokers: kafkaBrokers(), clientId: 'test' }, schema: db.schema, batchSize, pollIntervalMs: 50 });
+  void relay.start();
+  return relay;
+}
+
+describe('relay round trip', () => {
+  it('publishes every committed event with its key, value and headers, and marks it published', async () => {
+    const topic = randomTopic('roundtrip');
+    await createTopic(topic, 3);
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      topic,
+      payload: i % 10 === 0 ? Buffer.from([i % 256, 0, 1]) : { n: i, text: `event ${i}` },
+      key: i % 2 === 0 ? `order-${i % 7}` : undefined,
+      type: 'order.created',
+      aggregateType: 'order',
+      aggregateId: String(i % 7),
+      headers: { tenant: `t${i % 3}`, raw: Buffer.from([255, i % 256]) },
+    }));
+    const ids = await inTransaction(db.pool, (tx) => writeManyWithOutbox(tx, events, { schema: db.schema }));
+    startRelay(64);
+
+    const messages = await consumeTopic(topic, events.length);
+    expect(messages).toHaveLength(events.length);
+    const byId = new Map(messages.map((m) => [m.headers['outbox-event-id'], m]));
+    ids.forEach((id, i) => {
+      const m = byId.get(id)!;
+      const e = events[i]!;
+      expect(m, `event ${i}`).toBeDefined();
+      expect(m.key).toBe(e.key ?? id);
+      expect(m.value).toEqual(Buffer.isBuffer(e.payload) ? e.payload : Buffer.from(JSON.stringify(e.payload)));
+      expect(m.headers).toMatchObject({ 'outbox-event-type': 'order.created', 'outbox-aggregate-type': 'order', 'outbox-aggregate-id': e.aggregateId, tenant: e.headers.tenant });
+      expect(m.headers['content-type']).toBe(Buffer.isBuffer(e.payload) ? undefined : 'application/json');
+    });
+    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NULL')) === 0, 'all rows marked published');
+  });
+
+  it('keeps per-key order within a partition', async () => {
+    const topic = randomTopic('order');
+    await createTopic(topic, 3);
+    for (let batch = 0; batch < 5; batch++) {
+      await inTransaction(db.pool, (tx) => writeManyWithOutbox(tx, Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${i % 4}`, payload: { n: batch * 40 + i } })), { schema: db.schema }));
+    }
+    startRelay(30);
+    const messages = await consumeTopic(topic, 200);
+    for (const key of ['k0', 'k1', 'k2', 'k3']) {
+      const ns = messages.filter((m) => m.key === key).map((m) => JSON.parse(m.value!.toString()).n as number);
+      expect(ns).toEqual([...ns].sort((a, b) => a - b));
+    }
+  });
+
+  it('never publishes an event whose transaction rolled back', async () => {
+    const topic = randomTopic('rollback');
+    await createTopic(topic, 1);
+    startRelay(10);
+    const committed: string[] = [];
+    const rolledBack: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const rollback = i % 3 === 0;
+      const id = await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: { i } }, { schema: db.schema }), rollback);
+      (rollback ? rolledBack : committed).push(id);
+    }
+    // A transaction that fails after writing (an error in the app's own SQL) rolls the event back too.
+    await expect(
+      inTransaction(db.pool, async (tx) => {
+        rolledBack.push(await writeWithOutbox(tx, { topic, payload: 'doomed' }, { schema: db.schema }));
+        await tx.query('SELECT 1/0');
+      }),
+    ).rejects.toThrow(/division by zero/);
+
+    const messages = await consumeTopic(topic, committed.length);
+    const seen = new Set(messages.map((m) => m.headers['outbox-event-id']));
+    expect([...seen].sort()).toEqual([...committed].sort());
+    for (const id of rolledBack) expect(seen.has(id)).toBe(false);
+    expect(await topicMessageCount(topic)).toBe(committed.length);
+  });
+
+  it('stop() finishes cleanly and a stopped relay leaves unpublished events for the next one', async () => {
+    const topic = randomTopic('stop');
+    await createTopic(topic, 1);
+    const r = startRelay(10);
+    await r.stop();
+    await r.finished;
+    relay = undefined;
+    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 1 }, { schema: db.schema }));
+    expect(await countRows(db.pool, db.schema, 'published_at IS NULL')).toBe(1);
+  });
+});
