@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { claimBatch } from '../db/claimBatch.js';
+import { claimBatch, type ClaimedEvent } from '../db/claimBatch.js';
 import { markPublished } from '../db/markPublished.js';
 import { recordFailures } from '../db/recordFailures.js';
 import { DEFAULT_SCHEMA, quoteSchema } from '../db/identifiers.js';
@@ -40,6 +40,16 @@ export interface RelayOptions {
   /** Backoff of one refused event. Default 1 s ×2 ±20 % up to 5 min. */
   eventBackoff?: BackoffPolicy;
   logger?: Logger;
+  /** Hooks for metrics and health (see src/observe/); called synchronously, must not throw. */
+  observer?: RelayObserver;
+}
+
+/** What the loop reports as it goes, for metrics and health probes. Every hook is optional. */
+export interface RelayObserver {
+  /** After every claim transaction, empty or not. `events` are the claimed rows (for per-topic counts and lag). */
+  onBatch?(result: BatchResult, details: { durationMs: number; events: readonly ClaimedEvent[]; publishedSeqs: readonly string[]; deadSeqs: readonly string[] }): void;
+  /** A batch failed as a whole (Kafka or PostgreSQL unreachable); the loop backs off. */
+  onBatchError?(error: Error, consecutiveFailures: number): void;
 }
 
 export interface BatchResult {
@@ -71,6 +81,7 @@ class OutboxRelay implements Relay {
   private readonly backoff: BackoffPolicy;
   private readonly failurePolicy: FailurePolicy;
   private readonly logger: Logger;
+  private readonly observer: RelayObserver;
   private readonly pool: pg.Pool;
   private readonly publisher: KafkaPublisher;
   private readonly sleeper = new WakeableSleep();
@@ -92,6 +103,7 @@ class OutboxRelay implements Relay {
       eventBackoff: options.eventBackoff ?? { initialMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },
     };
     this.logger = options.logger ?? silentLogger();
+    this.observer = options.observer ?? {};
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -140,14 +152,16 @@ class OutboxRelay implements Relay {
   async processBatch(): Promise<BatchResult> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const started = performance.now();
     try {
       await client.query('BEGIN');
       const events = await claimBatch(client, this.schema, this.batchSize);
       if (events.length === 0) {
         await client.query('COMMIT');
-        return { claimed: 0, published: 0, failed: 0, dead: 0 };
+        const empty = { claimed: 0, published: 0, failed: 0, dead: 0 };
+        this.observer.onBatch?.(empty, { durationMs: performance.now() - started, events, publishedSeqs: [], deadSeqs: [] });
+        return empty;
       }
-      const started = performance.now();
       const outcome = await publishEvents(this.publisher, events, this.failurePolicy);
       await markPublished(client, this.schema, outcome.published);
       await recordFailures(client, this.schema, outcome.failures);
@@ -163,7 +177,14 @@ class OutboxRelay implements Relay {
         { claimed: events.length, published: outcome.published.length, ms: Math.round(performance.now() - started) },
         'batch published',
       );
-      return { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
+      const result = { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
+      this.observer.onBatch?.(result, {
+        durationMs: performance.now() - started,
+        events,
+        publishedSeqs: outcome.published,
+        deadSeqs: dead.map((f) => f.seq),
+      });
+      return result;
     } catch (err) {
       // The rows' locks go with the transaction; if ROLLBACK itself fails the connection is broken: discard it.
       broken = await client.query('ROLLBACK').then(
@@ -187,6 +208,7 @@ class OutboxRelay implements Relay {
       } catch (err) {
         if (isProgrammingError(err)) throw err;
         failures++;
+        this.observer.onBatchError?.(coerceError(err), failures);
         const delayMs = backoffDelay(failures, this.backoff);
         this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
         await this.sleeper.sleep(delayMs);
