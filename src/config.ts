@@ -11,8 +11,10 @@ export interface RelayConfig {
   schema: string;
   /** Events per claim/publish/mark transaction: throughput vs. duplicates after a crash (≤ one batch) and lock time. */
   batchSize: number;
-  /** Idle wait between claims: worst-case idle latency vs. queries per second. */
+  /** Idle wait between claims when no NOTIFY arrives: worst-case latency of a lost notification vs. queries/s. */
   pollIntervalMs: number;
+  /** Do not LISTEN for commits; poll only (for poolers such as PgBouncer in transaction mode, which drop LISTEN). */
+  pollOnly: boolean;
   /** Bound on one Kafka publish; claimed rows stay locked at most this long when a broker hangs. */
   publishTimeoutMs: number;
   /** Attempts before an event Kafka refuses for good goes dead. */
@@ -46,7 +48,8 @@ export const OPTIONS: Record<Key, OptionSpec> = {
   kafkaBrokers: { flag: '--kafka-brokers', env: 'KAFKA_BROKERS', parse: brokerList },
   schema: { flag: '--schema', env: 'OUTBOX_SCHEMA', parse: identifier, default: 'outbox' },
   batchSize: { flag: '--batch-size', env: 'OUTBOX_BATCH_SIZE', parse: integer(1, 10_000), default: 500 },
-  pollIntervalMs: { flag: '--poll-interval', env: 'OUTBOX_POLL_INTERVAL_MS', parse: integer(10, 3_600_000), default: 500 },
+  pollIntervalMs: { flag: '--poll-interval', env: 'OUTBOX_POLL_INTERVAL_MS', parse: integer(10, 3_600_000), default: 1_000 },
+  pollOnly: { flag: '--poll-only', env: 'OUTBOX_POLL_ONLY', parse: boolean, default: false },
   publishTimeoutMs: { flag: '--publish-timeout', env: 'OUTBOX_PUBLISH_TIMEOUT_MS', parse: integer(100, 600_000), default: 10_000 },
   maxAttempts: { flag: '--max-attempts', env: 'OUTBOX_MAX_ATTEMPTS', parse: integer(1, 1_000), default: 5 },
   shutdownTimeoutMs: { flag: '--shutdown-timeout', env: 'OUTBOX_SHUTDOWN_TIMEOUT_MS', parse: integer(0, 600_000), default: 30_000 },

@@ -10,7 +10,8 @@ const DESCRIPTIONS: Record<Key, string> = {
   kafkaBrokers: 'Kafka brokers, comma-separated host:port',
   schema: 'schema of the outbox tables',
   batchSize: 'events per claim/publish/mark transaction',
-  pollIntervalMs: 'idle wait between claims, in ms',
+  pollIntervalMs: 'idle wait between claims when no NOTIFY arrives, in ms',
+  pollOnly: 'do not LISTEN for commits, only poll (PgBouncer transaction mode)',
   publishTimeoutMs: 'longest wait for Kafka to acknowledge a batch, in ms',
   maxAttempts: 'attempts before an event Kafka refuses for good goes dead',
   shutdownTimeoutMs: 'on SIGTERM, time to finish the batch in flight, in ms',
@@ -24,13 +25,13 @@ const DESCRIPTIONS: Record<Key, string> = {
 
 export const CONNECTION_KEYS: Key[] = ['databaseUrl', 'schema', 'logLevel'];
 export const KAFKA_KEYS: Key[] = ['kafkaBrokers', 'kafkaClientId', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'publishTimeoutMs'];
-export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'maxAttempts', 'shutdownTimeoutMs'];
+export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'pollOnly', 'maxAttempts', 'shutdownTimeoutMs'];
 
 /** Adds the flags for `keys`, with no commander defaults: an absent flag must fall through to env, file, default. */
 export function addConfigOptions(command: Command, keys: Key[]): Command {
   for (const key of keys) {
     const spec = OPTIONS[key];
-    const takesValue = key !== 'kafkaSsl';
+    const takesValue = typeof spec.default !== 'boolean';
     const defaultText = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
     command.addOption(new Option(`${spec.flag}${takesValue ? ' <value>' : ''}`, `${DESCRIPTIONS[key]}; env ${spec.env}${defaultText}`));
   }

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { publishEvents, type FailurePolicy } from './publish.js';
 import { WakeableSleep } from './wakeableSleep.js';
+import { CommitListener } from './listener.js';
 
 export interface RelayOptions {
   /** PostgreSQL connection string. Never logged unredacted. */
@@ -24,10 +25,13 @@ export interface RelayOptions {
    */
   batchSize?: number;
   /**
-   * How long an idle relay waits before looking again. Default 500 ms: the worst-case latency of an event when idle,
-   * against one cheap index probe per interval (≈ 2 queries/s per relay).
+   * How long an idle relay waits before looking again. Default 1 s. Commits wake the relay at once through
+   * LISTEN/NOTIFY, so this only bounds the latency when a notification is lost (e.g. behind PgBouncer in transaction
+   * mode: then lower it, e.g. 100 ms, at the cost of one cheap index probe per interval).
    */
   pollIntervalMs?: number;
+  /** LISTEN for commits (default true). Turn off when connections go through a pooler that drops LISTEN. */
+  listen?: boolean;
   /**
    * Longest wait for Kafka to acknowledge a batch. Default 10 s. It bounds how long claimed rows stay locked when a
    * broker hangs; the relay's transactions are killed by PostgreSQL after twice this (idle_in_transaction timeout).
@@ -85,6 +89,7 @@ class OutboxRelay implements Relay {
   private readonly pool: pg.Pool;
   private readonly publisher: KafkaPublisher;
   private readonly sleeper = new WakeableSleep();
+  private readonly listener: CommitListener | undefined;
   private stopping = false;
   private loopPromise: Promise<void> | undefined;
   private resolveFinished!: () => void;
@@ -95,7 +100,7 @@ class OutboxRelay implements Relay {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     quoteSchema(this.schema);
     this.batchSize = options.batchSize ?? 500;
-    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.failurePolicy = {
@@ -125,6 +130,14 @@ class OutboxRelay implements Relay {
     this.pool.on('error', (err) => this.logger.warn({ err }, 'idle PostgreSQL connection failed; it will be replaced'));
 
     this.publisher = new KafkaPublisher({ ...options.kafka, publishTimeoutMs, logger: this.logger });
+    if (options.listen ?? true) {
+      this.listener = new CommitListener({
+        databaseUrl: options.databaseUrl,
+        schema: this.schema,
+        onNotify: () => this.sleeper.wake(),
+        logger: this.logger,
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -133,6 +146,7 @@ class OutboxRelay implements Relay {
       { schema: this.schema, batchSize: this.batchSize, pollIntervalMs: this.pollIntervalMs },
       'relay starting',
     );
+    this.listener?.start();
     this.loopPromise = this.loop().then(
       () => this.resolveFinished(),
       (err: unknown) => this.rejectFinished(coerceError(err)),
@@ -143,6 +157,7 @@ class OutboxRelay implements Relay {
     this.stopping = true;
     this.sleeper.wake();
     await this.loopPromise?.catch(() => undefined);
+    await this.listener?.stop();
     await this.publisher.disconnect();
     await this.pool.end().catch(() => undefined);
     if (!this.loopPromise) this.resolveFinished();

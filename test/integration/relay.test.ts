@@ -22,6 +22,32 @@ function startRelay(batchSize = 100): Relay {
   return relay;
 }
 
+describe('wake-up on commit', () => {
+  it('publishes a committed event at once although the poll interval is a minute (LISTEN/NOTIFY)', async () => {
+    const topic = randomTopic('notify');
+    await createTopic(topic, 1);
+    let polls = 0;
+    relay = createRelay({
+      databaseUrl: databaseUrl(),
+      kafka: { brokers: kafkaBrokers(), clientId: 'test' },
+      schema: db.schema,
+      pollIntervalMs: 60_000,
+      observer: { onBatch: () => void polls++ },
+    });
+    await relay.start();
+    // The start-up claim and the one the LISTEN connection triggers once it is listening.
+    await waitFor(() => polls >= 2, 'the relay to listen and go idle');
+    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'wake' }, { schema: db.schema }));
+    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NOT NULL')) === 1, 'the event published', 10_000);
+    // A rolled-back insert notifies nobody: no extra claim follows it.
+    const before = polls;
+    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'never' }, { schema: db.schema }), true);
+    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'second' }, { schema: db.schema }));
+    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NOT NULL')) === 2, 'the second event published', 10_000);
+    expect(polls - before).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('relay round trip', () => {
   it('publishes every committed event with its key, value and headers, and marks it published', async () => {
     const topic = randomTopic('roundtrip');

@@ -26,7 +26,7 @@ function optionOf(fn: () => unknown): string {
 describe('resolveConfig', () => {
   it('applies defaults', () => {
     const c = resolveConfig({ env: { DATABASE_URL: URL, KAFKA_BROKERS: 'a:9092,b:9093' } });
-    expect(c).toMatchObject({ databaseUrl: URL, kafkaBrokers: ['a:9092', 'b:9093'], schema: 'outbox', batchSize: 500, pollIntervalMs: 500 });
+    expect(c).toMatchObject({ databaseUrl: URL, kafkaBrokers: ['a:9092', 'b:9093'], schema: 'outbox', batchSize: 500, pollIntervalMs: 1_000, pollOnly: false });
   });
 
   it('takes flag over environment over file over default', () => {

@@ -15,6 +15,7 @@ export function registerRun(program: Command): void {
       schema: config.schema,
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
+      listen: !config.pollOnly,
       publishTimeoutMs: config.publishTimeoutMs,
       maxAttempts: config.maxAttempts,
       logger,
