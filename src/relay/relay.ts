@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { claimBatch, type ClaimedEvent } from '../db/claimBatch.js';
+import type { ClaimedEvent } from '../db/claimBatch.js';
+import { openClaimTransaction, type ClaimTransaction } from './claimTransaction.js';
 import { markPublished } from '../db/markPublished.js';
 import { recordFailures } from '../db/recordFailures.js';
 import { DEFAULT_SCHEMA, quoteSchema } from '../db/identifiers.js';
@@ -8,7 +9,7 @@ import { KafkaPublisher, type KafkaOptions } from '../kafka/producer.js';
 import { describeKafkaError } from '../kafka/errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { publishEvents, type FailurePolicy } from './publish.js';
+import { publishEvents, type FailurePolicy, type PublishOutcome } from './publish.js';
 import { WakeableSleep } from './wakeableSleep.js';
 import { CommitListener } from './listener.js';
 
@@ -91,6 +92,7 @@ class OutboxRelay implements Relay {
   private readonly sleeper = new WakeableSleep();
   private readonly listener: CommitListener | undefined;
   private stopping = false;
+  private prefetched: Promise<ClaimTransaction> | undefined;
   private loopPromise: Promise<void> | undefined;
   private resolveFinished!: () => void;
   private rejectFinished!: (err: Error) => void;
@@ -119,8 +121,8 @@ class OutboxRelay implements Relay {
     this.pool = new pg.Pool({
       connectionString: options.databaseUrl,
       application_name: 'outbox-relay',
-      // The loop holds one connection per batch; one spare for shutdown and future maintenance queries.
-      max: 2,
+      // The batch being published, the one claimed ahead of it, and one spare.
+      max: 3,
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
       // A relay that lost Kafka mid-publish must not keep row locks: PostgreSQL ends its transaction after this.
@@ -165,72 +167,82 @@ class OutboxRelay implements Relay {
   }
 
   async processBatch(): Promise<BatchResult> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
     const started = performance.now();
-    try {
-      await client.query('BEGIN');
-      const events = await claimBatch(client, this.schema, this.batchSize);
-      if (events.length === 0) {
-        await client.query('COMMIT');
-        const empty = { claimed: 0, published: 0, failed: 0, dead: 0 };
-        this.observer.onBatch?.(empty, { durationMs: performance.now() - started, events, publishedSeqs: [], deadSeqs: [] });
-        return empty;
-      }
-      const outcome = await publishEvents(this.publisher, events, this.failurePolicy);
-      await markPublished(client, this.schema, outcome.published);
-      await recordFailures(client, this.schema, outcome.failures);
-      await client.query('COMMIT');
-      const dead = outcome.failures.filter((f) => f.dead);
-      for (const failure of outcome.failures) {
-        this.logger[failure.dead ? 'error' : 'warn'](
-          { seq: failure.seq, error: failure.error, dead: failure.dead, nextAttemptAt: failure.nextAttemptAt },
-          failure.dead ? 'event is dead: Kafka refused it for good' : 'Kafka refused an event; backing it off',
-        );
-      }
-      this.logger.debug(
-        { claimed: events.length, published: outcome.published.length, ms: Math.round(performance.now() - started) },
-        'batch published',
-      );
-      const result = { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
-      this.observer.onBatch?.(result, {
-        durationMs: performance.now() - started,
-        events,
-        publishedSeqs: outcome.published,
-        deadSeqs: dead.map((f) => f.seq),
-      });
-      return result;
-    } catch (err) {
-      // The rows' locks go with the transaction; if ROLLBACK itself fails the connection is broken: discard it.
-      broken = await client.query('ROLLBACK').then(
-        () => undefined,
-        (rollbackErr: unknown) => coerceError(rollbackErr),
-      );
-      throw err;
-    } finally {
-      client.release(broken);
+    const claim = await (this.prefetched ?? openClaimTransaction(this.pool, this.schema, this.batchSize));
+    this.prefetched = undefined;
+    const { events } = claim;
+    if (events.length === 0) {
+      const empty = { claimed: 0, published: 0, failed: 0, dead: 0 };
+      this.observer.onBatch?.(empty, { durationMs: performance.now() - started, events, publishedSeqs: [], deadSeqs: [] });
+      return empty;
     }
+    // A full batch means more are waiting: claim the next one on a second connection while Kafka works on this one.
+    // It is published only after this batch committed, so a crash still republishes at most this one batch, and a
+    // failure here rolls it back unpublished, so per-key order holds.
+    if (events.length === this.batchSize && !this.stopping) this.prefetch();
+    let outcome: PublishOutcome;
+    try {
+      outcome = await publishEvents(this.publisher, events, this.failurePolicy);
+      await claim.commit(async (client) => {
+        await markPublished(client, this.schema, outcome.published);
+        await recordFailures(client, this.schema, outcome.failures);
+      });
+    } catch (err) {
+      await claim.rollback();
+      await this.discardPrefetched();
+      throw err;
+    }
+    const dead = outcome.failures.filter((f) => f.dead);
+    for (const failure of outcome.failures) {
+      this.logger[failure.dead ? 'error' : 'warn'](
+        { seq: failure.seq, error: failure.error, dead: failure.dead, nextAttemptAt: failure.nextAttemptAt },
+        failure.dead ? 'event is dead: Kafka refused it for good' : 'Kafka refused an event; backing it off',
+      );
+    }
+    const durationMs = performance.now() - started;
+    this.logger.debug({ claimed: events.length, published: outcome.published.length, ms: Math.round(durationMs) }, 'batch published');
+    const result = { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
+    this.observer.onBatch?.(result, { durationMs, events, publishedSeqs: outcome.published, deadSeqs: dead.map((f) => f.seq) });
+    return result;
+  }
+
+  private prefetch(): void {
+    const next = openClaimTransaction(this.pool, this.schema, this.batchSize);
+    // Its failure surfaces when processBatch awaits it; until then keep it from being an unhandled rejection.
+    next.catch(() => undefined);
+    this.prefetched = next;
+  }
+
+  /** Rolls back a batch claimed ahead but not yet published (on failure and on stop): its rows become claimable. */
+  private async discardPrefetched(): Promise<void> {
+    const next = this.prefetched;
+    this.prefetched = undefined;
+    await next?.then((claim) => claim.rollback(), () => undefined);
   }
 
   private async loop(): Promise<void> {
     let failures = 0;
-    while (!this.stopping) {
-      let claimed = 0;
-      try {
-        claimed = (await this.processBatch()).claimed;
-        if (failures > 0) this.logger.info({ afterFailures: failures }, 'relay recovered');
-        failures = 0;
-      } catch (err) {
-        if (isProgrammingError(err)) throw err;
-        failures++;
-        this.observer.onBatchError?.(coerceError(err), failures);
-        const delayMs = backoffDelay(failures, this.backoff);
-        this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
-        await this.sleeper.sleep(delayMs);
-        continue;
+    try {
+      while (!this.stopping) {
+        let claimed = 0;
+        try {
+          claimed = (await this.processBatch()).claimed;
+          if (failures > 0) this.logger.info({ afterFailures: failures }, 'relay recovered');
+          failures = 0;
+        } catch (err) {
+          if (isProgrammingError(err)) throw err;
+          failures++;
+          this.observer.onBatchError?.(coerceError(err), failures);
+          const delayMs = backoffDelay(failures, this.backoff);
+          this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
+          await this.sleeper.sleep(delayMs);
+          continue;
+        }
+        // A full batch means more are waiting: claim again at once. Otherwise idle until a NOTIFY or the poll interval.
+        if (claimed < this.batchSize && !this.stopping) await this.sleeper.sleep(this.pollIntervalMs);
       }
-      // A full batch means more are waiting: claim again at once. Otherwise idle until the next poll.
-      if (claimed < this.batchSize && !this.stopping) await this.sleeper.sleep(this.pollIntervalMs);
+    } finally {
+      await this.discardPrefetched();
     }
   }
 }
