@@ -5,10 +5,17 @@
 -- INSERT statement, not per row, and PostgreSQL folds identical notifications of one transaction into one, delivered
 -- only at COMMIT (a rolled-back transaction notifies nobody). The payload is the schema, so relays of other schemas
 -- sharing the channel ignore it cheaply.
+--
+-- Cost: PostgreSQL serialises the commits of notifying transactions (a global lock from PreCommit_Notify until the
+-- commit record is flushed), which caps writers at roughly one commit per WAL flush. Where the write rate matters
+-- more than idle latency, switch it off for the writers (`ALTER ROLE app SET outbox.notify = off`, or per database or
+-- session) and run the relay with a short --poll-interval instead; see the README's Performance section.
 CREATE FUNCTION outbox_events_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('outbox_events', TG_TABLE_SCHEMA);
+  IF coalesce(current_setting('outbox.notify', true), '') <> 'off' THEN
+    PERFORM pg_notify('outbox_events', TG_TABLE_SCHEMA);
+  END IF;
   RETURN NULL;
 END;
 $$;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { eventsTable } from './identifiers.js';
 import type { EncodedEvent } from '../outbox/event.js';
 
@@ -22,4 +23,9 @@ export function insertEventsParams(events: readonly EncodedEvent[]): unknown[] {
     events.map((e) => e.payload),
     events.map((e) => e.headers),
   ];
+}
+
+/** Prepared statement name per schema; hashed because PostgreSQL truncates names past 63 bytes. */
+export function insertStatementName(schema: string): string {
+  return `outbox_insert_${createHash('sha1').update(schema).digest('hex').slice(0, 16)}`;
 }

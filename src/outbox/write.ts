@@ -2,17 +2,24 @@ import { v7 as uuidv7 } from 'uuid';
 import type { QueryResult } from 'pg';
 import { DuplicateEventIdError, InvalidEventError } from '../errors.js';
 import { DEFAULT_SCHEMA } from '../db/identifiers.js';
-import { insertEventsSql, insertEventsParams } from '../db/insertEvents.js';
+import { insertEventsSql, insertEventsParams, insertStatementName } from '../db/insertEvents.js';
 import { encodeEvent, DEFAULT_LIMITS, type OutboxEventInput, type ValidationLimits } from './event.js';
+import { currentTraceHeaders, withTraceHeaders } from '../observe/trace.js';
 
-/** Anything with pg's `query(text, values)`: a `pg.Client` or a `PoolClient` inside the caller's transaction. */
+/** Anything with pg's `query({ text, values, name })`: a `pg.Client` or a `PoolClient` in the caller's transaction. */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<QueryResult>;
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<QueryResult>;
 }
 
 export interface WriteOptions extends Partial<ValidationLimits> {
   /** Schema of the outbox table. Default `outbox`. */
   schema?: string;
+  /**
+   * Use a named prepared statement (default true): parsed and planned once per connection instead of per write.
+   * Set false behind PgBouncer < 1.21 in transaction mode, which cannot carry prepared statements.
+   */
+  prepare?: boolean;
 }
 
 /**
@@ -34,7 +41,9 @@ export async function writeManyWithOutbox(
   assertTransactionClient(tx);
   if (!Array.isArray(events)) throw new InvalidEventError('events', 'must be an array');
   const limits = { maxEventBytes: options.maxEventBytes ?? DEFAULT_LIMITS.maxEventBytes };
-  const encoded = events.map((e, i) => encodeEvent(e, uuidv7, limits, events.length > 1 ? `events[${i}].` : ''));
+  // Inside an active OpenTelemetry span, events carry its W3C traceparent to Kafka (unless they set their own).
+  const trace = currentTraceHeaders();
+  const encoded = events.map((e, i) => encodeEvent(withTraceHeaders(e, trace), uuidv7, limits, events.length > 1 ? `events[${i}].` : ''));
   const ids = new Set<string>();
   encoded.forEach((e, i) => {
     if (ids.has(e.id)) throw new InvalidEventError(`events[${i}].id`, 'repeats an id given earlier in the same batch');
@@ -42,7 +51,12 @@ export async function writeManyWithOutbox(
   });
   if (encoded.length === 0) return [];
   try {
-    await tx.query(insertEventsSql(options.schema ?? DEFAULT_SCHEMA), insertEventsParams(encoded));
+    const schema = options.schema ?? DEFAULT_SCHEMA;
+    await tx.query({
+      text: insertEventsSql(schema),
+      values: insertEventsParams(encoded),
+      name: options.prepare === false ? undefined : insertStatementName(schema),
+    });
   } catch (err) {
     if ((err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'outbox_events_pkey') {
       throw new DuplicateEventIdError(err);

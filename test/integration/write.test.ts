@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { writeWithOutbox, writeManyWithOutbox } from '../../src/outbox/write.js';
+import { writeWithOutbox, writeManyWithOutbox, type Queryable } from '../../src/outbox/write.js';
 import { DuplicateEventIdError, InvalidEventError } from '../../src/errors.js';
 import { countRows, createTestSchema, inTransaction, type TestSchema } from '../helpers/db.js';
 
@@ -39,7 +39,12 @@ describe('writeWithOutbox', () => {
   it('refuses an invalid event in a batch before writing any of it', async () => {
     const sent: string[] = [];
     const client = await db.pool.connect();
-    const spy = { query: (text: string, values?: unknown[]) => (sent.push(text), client.query(text, values)) };
+    const spy = {
+      query: (config: string | { text: string }, values?: unknown[]) => {
+        sent.push(typeof config === 'string' ? config : config.text);
+        return client.query(config as string, values);
+      },
+    } as Queryable;
     try {
       await expect(writeManyWithOutbox(spy, [{ topic: 'ok', payload: 1 }, { topic: 'bad topic', payload: 1 }], { schema: db.schema })).rejects.toMatchObject({
         name: 'InvalidEventError',
