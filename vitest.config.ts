@@ -15,6 +15,8 @@ export default defineConfig({
           // One PostgreSQL and one broker on a 2-core machine: two files at a time overlaps waits without starving
           // Kafka's group joins.
           maxWorkers: 2,
+          // Projects with different worker limits must run as separate groups: unit tests first, then these.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
