@@ -19,6 +19,21 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/helpers/globalSetup.ts'],
+          // Each scenario stops, kills or starves something (a private broker, a private PostgreSQL, relay processes)
+          // and measures CPU and lock times: one file at a time, so scenarios never skew each other's numbers.
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
+          // A scenario runs writers for 30-90 s around its faults, then drains and consumes everything.
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

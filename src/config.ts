@@ -27,6 +27,18 @@ export interface RelayConfig {
   kafkaSaslUsername: string | undefined;
   kafkaSaslPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Port of the HTTP server for `/metrics`, `/healthz`, `/readyz`; 0 = no server. Off by default: several relays on
+   * one host (the usual way to scale out) would otherwise collide on a fixed port, and a daemon that cannot start
+   * because of an optional endpoint is worse than one without it. The container image turns it on (9464).
+   */
+  metricsPort: number;
+  /**
+   * Address the metrics server binds. Default 127.0.0.1: metrics name topics and traffic volumes, so exposing them
+   * beyond the host is a choice, not an accident. Containers set 0.0.0.0, where the pod/network is the boundary and
+   * Prometheus and kubelet probes connect from outside the container.
+   */
+  metricsHost: string;
 }
 
 type Key = keyof RelayConfig;
@@ -59,6 +71,8 @@ export const OPTIONS: Record<Key, OptionSpec> = {
   kafkaSaslUsername: { flag: '--kafka-sasl-username', env: 'KAFKA_SASL_USERNAME', parse: nonEmpty },
   kafkaSaslPassword: { flag: '--kafka-sasl-password', env: 'KAFKA_SASL_PASSWORD', parse: nonEmpty },
   logLevel: { flag: '--log-level', env: 'OUTBOX_LOG_LEVEL', parse: oneOf(LOG_LEVELS), default: 'info' },
+  metricsPort: { flag: '--metrics-port', env: 'OUTBOX_METRICS_PORT', parse: integer(0, 65_535), default: 0 },
+  metricsHost: { flag: '--metrics-host', env: 'OUTBOX_METRICS_HOST', parse: host, default: '127.0.0.1' },
 };
 
 export interface ConfigSources {
@@ -150,6 +164,15 @@ function brokerList(raw: unknown, name: string): string[] {
     }
   }
   return brokers;
+}
+
+/** A bind address: IPv4, IPv6 (`::`, `::1`) or a host name. */
+function host(raw: unknown, name: string): string {
+  const value = nonEmpty(raw, name).trim();
+  if (!/^([A-Za-z0-9.-]+|[0-9A-Fa-f:]+)$/.test(value)) {
+    throw new ConfigError(name, `must be an address to listen on (e.g. 127.0.0.1, 0.0.0.0, ::), got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function identifier(raw: unknown, name: string): string {

@@ -1,4 +1,5 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 export type { Logger };
 
@@ -17,13 +18,40 @@ const REDACTED_PATHS = [
   '*.sasl',
 ];
 
-export function createLogger(options: { level?: LevelWithSilent; name?: string } = {}): Logger {
-  return pino({
+export interface LoggerOptions {
+  level?: LevelWithSilent;
+  name?: string;
+  /**
+   * Human-readable lines instead of JSON. The CLI turns this on when stdout is a terminal: JSON is what log shippers
+   * want, but unreadable to an operator running `outbox-relay` by hand. Redaction happens before formatting, so both
+   * outputs hide the same secrets.
+   */
+  pretty?: boolean;
+  /** Where lines go. Default: standard output. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const settings = {
     name: options.name ?? 'outbox-relay',
     level: options.level ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err },
-  });
+  };
+  if (options.pretty) return pino(settings, prettyDestination(options.destination ?? process.stdout));
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+/**
+ * pino-pretty's formatter used synchronously in the logging call, rather than as a transport: a transport runs in a
+ * worker thread, and the lines written just before `process.exit` (shutdown, fatal errors) could be lost.
+ * Loaded only when asked for, so JSON output (production) never pays for it (~15 ms of module loading).
+ */
+function prettyDestination(destination: DestinationStream): DestinationStream {
+  const require = createRequire(import.meta.url);
+  const { prettyFactory } = require('pino-pretty') as typeof import('pino-pretty');
+  const format = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+  return { write: (line: string) => destination.write(format(line)) };
 }
 
 /** A logger that writes nothing: the default for library users who pass none. */

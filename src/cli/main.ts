@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, OutboxError, coerceError } from '../errors.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRun } from './commands/run.js';
+import { registerInbox } from './commands/inbox.js';
+import { registerReplay } from './commands/replay.js';
+import { registerStatus } from './commands/status.js';
+import { registerPrune } from './commands/prune.js';
+import { registerDead } from './commands/dead.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or arguments (naming the option). */
 export async function main(argv: string[]): Promise<number> {
@@ -11,6 +16,11 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
   registerMigrate(program);
   registerRun(program);
+  registerInbox(program);
+  registerReplay(program);
+  registerStatus(program);
+  registerPrune(program);
+  registerDead(program);
   for (const command of program.commands) command.exitOverride();
 
   try {

@@ -21,11 +21,14 @@ const DESCRIPTIONS: Record<Key, string> = {
   kafkaSaslUsername: 'Kafka SASL user name',
   kafkaSaslPassword: 'Kafka SASL password (prefer the environment variable)',
   logLevel: 'fatal, error, warn, info, debug, trace or silent',
+  metricsPort: 'port for /metrics, /healthz and /readyz; 0 = off',
+  metricsHost: 'address the metrics server listens on (0.0.0.0 = all interfaces)',
 };
 
 export const CONNECTION_KEYS: Key[] = ['databaseUrl', 'schema', 'logLevel'];
 export const KAFKA_KEYS: Key[] = ['kafkaBrokers', 'kafkaClientId', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'publishTimeoutMs'];
 export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'pollOnly', 'maxAttempts', 'shutdownTimeoutMs'];
+export const OBSERVE_KEYS: Key[] = ['metricsPort', 'metricsHost'];
 
 /** Adds the flags for `keys`, with no commander defaults: an absent flag must fall through to env, file, default. */
 export function addConfigOptions(command: Command, keys: Key[]): Command {
@@ -58,7 +61,8 @@ export function configFromCommand(command: Command, required: Key[]): RelayConfi
 }
 
 export function loggerFor(config: RelayConfig): Logger {
-  return createLogger({ level: config.logLevel });
+  // Pretty lines for a person at a terminal; JSON for everything else (files, pipes, log shippers).
+  return createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
 }
 
 export function kafkaOptionsFrom(config: RelayConfig): KafkaOptions {

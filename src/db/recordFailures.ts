@@ -1,8 +1,11 @@
 import type { ClientBase } from 'pg';
 import { eventsTable } from './identifiers.js';
+import type { FailureKind } from '../kafka/errors.js';
 
 export interface EventFailure {
   seq: string;
+  /** `permanent` (Kafka refuses it for good) or `event` (cannot go yet, e.g. unknown topic). */
+  kind: Exclude<FailureKind, 'transient'>;
   error: string;
   /** When this event may be claimed again. */
   nextAttemptAt: Date;

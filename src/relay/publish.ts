@@ -55,6 +55,7 @@ function toFailure(event: ClaimedEvent, err: unknown, policy: FailurePolicy, now
   const permanent = classifyKafkaError(err) === 'permanent';
   return {
     seq: event.seq,
+    kind: permanent ? 'permanent' : 'event',
     error: describeKafkaError(err),
     nextAttemptAt: new Date(now() + backoffDelay(attempt, policy.eventBackoff)),
     dead: permanent && attempt >= policy.maxAttempts,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ClaimedEvent } from '../db/claimBatch.js';
 import { openClaimTransaction, type ClaimTransaction } from './claimTransaction.js';
 import { markPublished } from '../db/markPublished.js';
-import { recordFailures } from '../db/recordFailures.js';
+import { recordFailures, type EventFailure } from '../db/recordFailures.js';
 import { DEFAULT_SCHEMA, quoteSchema } from '../db/identifiers.js';
 import { coerceError, isProgrammingError } from '../errors.js';
 import { KafkaPublisher, type KafkaOptions } from '../kafka/producer.js';
@@ -52,9 +52,19 @@ export interface RelayOptions {
 /** What the loop reports as it goes, for metrics and health probes. Every hook is optional. */
 export interface RelayObserver {
   /** After every claim transaction, empty or not. `events` are the claimed rows (for per-topic counts and lag). */
-  onBatch?(result: BatchResult, details: { durationMs: number; events: readonly ClaimedEvent[]; publishedSeqs: readonly string[]; deadSeqs: readonly string[] }): void;
+  onBatch?(result: BatchResult, details: BatchDetails): void;
   /** A batch failed as a whole (Kafka or PostgreSQL unreachable); the loop backs off. */
   onBatchError?(error: Error, consecutiveFailures: number): void;
+}
+
+export interface BatchDetails {
+  durationMs: number;
+  /** The claimed rows (for per-topic counts and lag). */
+  events: readonly ClaimedEvent[];
+  publishedSeqs: readonly string[];
+  deadSeqs: readonly string[];
+  /** Each event Kafka refused, with why. */
+  failures: readonly Pick<EventFailure, 'seq' | 'kind'>[];
 }
 
 export interface BatchResult {
@@ -90,6 +100,11 @@ class OutboxRelay implements Relay {
   private readonly pool: pg.Pool;
   private readonly publisher: KafkaPublisher;
   private readonly sleeper = new WakeableSleep();
+  // The backoff after a failed batch has its own sleep, which only stop() ends: a NOTIFY wakes the idle sleep above,
+  // and under write load (hundreds of commits/s) one arrives within milliseconds of every failure, so a shared sleep
+  // turned the 300 ms → 30 s backoff into a retry after every commit (38 failed batches in a 20 s Kafka outage
+  // instead of 7; test/faults/kafka-outage.test.ts).
+  private readonly backoffSleep = new WakeableSleep();
   private readonly listener: CommitListener | undefined;
   private stopping = false;
   private prefetched: Promise<ClaimTransaction> | undefined;
@@ -158,6 +173,7 @@ class OutboxRelay implements Relay {
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
+    this.backoffSleep.wake();
     await this.loopPromise?.catch(() => undefined);
     await this.listener?.stop();
     await this.publisher.disconnect();
@@ -173,7 +189,7 @@ class OutboxRelay implements Relay {
     const { events } = claim;
     if (events.length === 0) {
       const empty = { claimed: 0, published: 0, failed: 0, dead: 0 };
-      this.observer.onBatch?.(empty, { durationMs: performance.now() - started, events, publishedSeqs: [], deadSeqs: [] });
+      this.observer.onBatch?.(empty, { durationMs: performance.now() - started, events, publishedSeqs: [], deadSeqs: [], failures: [] });
       return empty;
     }
     // A full batch means more are waiting: claim the next one on a second connection while Kafka works on this one.
@@ -202,7 +218,7 @@ class OutboxRelay implements Relay {
     const durationMs = performance.now() - started;
     this.logger.debug({ claimed: events.length, published: outcome.published.length, ms: Math.round(durationMs) }, 'batch published');
     const result = { claimed: events.length, published: outcome.published.length, failed: outcome.failures.length, dead: dead.length };
-    this.observer.onBatch?.(result, { durationMs, events, publishedSeqs: outcome.published, deadSeqs: dead.map((f) => f.seq) });
+    this.observer.onBatch?.(result, { durationMs, events, publishedSeqs: outcome.published, deadSeqs: dead.map((f) => f.seq), failures: outcome.failures });
     return result;
   }
 
@@ -235,7 +251,7 @@ class OutboxRelay implements Relay {
           this.observer.onBatchError?.(coerceError(err), failures);
           const delayMs = backoffDelay(failures, this.backoff);
           this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
-          await this.sleeper.sleep(delayMs);
+          await this.backoffSleep.sleep(delayMs);
           continue;
         }
         // A full batch means more are waiting: claim again at once. Otherwise idle until a NOTIFY or the poll interval.

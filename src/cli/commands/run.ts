@@ -1,14 +1,24 @@
 import type { Command } from 'commander';
 import { createRelay } from '../../relay/relay.js';
+import { createObservability } from '../../observe/observability.js';
+import { ConfigError, coerceError } from '../../errors.js';
 import { redactUrl } from '../../log.js';
-import { addConfigOptions, configFromCommand, kafkaOptionsFrom, loggerFor, CONNECTION_KEYS, KAFKA_KEYS, RELAY_KEYS } from '../options.js';
+import { addConfigOptions, configFromCommand, kafkaOptionsFrom, loggerFor, CONNECTION_KEYS, KAFKA_KEYS, RELAY_KEYS, OBSERVE_KEYS } from '../options.js';
 
 export function registerRun(program: Command): void {
   const command = program.command('run').description('relay committed outbox events to Kafka until SIGTERM/SIGINT');
-  addConfigOptions(command, [...CONNECTION_KEYS, ...KAFKA_KEYS, ...RELAY_KEYS]).action(async () => {
+  addConfigOptions(command, [...CONNECTION_KEYS, ...KAFKA_KEYS, ...RELAY_KEYS, ...OBSERVE_KEYS]).action(async () => {
     const config = configFromCommand(command, ['databaseUrl', 'kafkaBrokers']);
     const logger = loggerFor(config);
     logger.info({ database: redactUrl(config.databaseUrl), kafkaBrokers: config.kafkaBrokers }, 'configuration loaded');
+    const observability = createObservability({
+      databaseUrl: config.databaseUrl,
+      kafka: kafkaOptionsFrom(config),
+      schema: config.schema,
+      pollIntervalMs: config.pollIntervalMs,
+      publishTimeoutMs: config.publishTimeoutMs,
+      logger,
+    });
     const relay = createRelay({
       databaseUrl: config.databaseUrl,
       kafka: kafkaOptionsFrom(config),
@@ -19,6 +29,7 @@ export function registerRun(program: Command): void {
       publishTimeoutMs: config.publishTimeoutMs,
       maxAttempts: config.maxAttempts,
       logger,
+      observer: observability.observer,
     });
 
     // First signal: finish the batch in flight, commit, disconnect, exit 0 — or exit 1 when the deadline passes.
@@ -35,11 +46,18 @@ export function registerRun(program: Command): void {
         logger.error({ deadlineMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: exiting');
         process.exit(1);
       }, config.shutdownTimeoutMs).unref();
-      void relay.stop().then(() => process.exit(0));
+      void relay.stop().then(() => observability.stop()).then(() => process.exit(0));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
 
+    if (config.metricsPort > 0) {
+      await observability.listen({ port: config.metricsPort, host: config.metricsHost }).catch(async (err: unknown) => {
+        await observability.stop();
+        throw new ConfigError('--metrics-port / OUTBOX_METRICS_PORT', `cannot listen on ${config.metricsHost}:${config.metricsPort}: ${coerceError(err).message}`);
+      });
+    }
+    observability.start();
     await relay.start();
     await relay.finished.catch((err: unknown) => {
       logger.fatal({ err }, 'relay crashed on an internal error; exiting so a supervisor restarts it');
