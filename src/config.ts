@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
 
 /** Everything the CLI's commands can be configured with. Precedence: flag > environment > config file > default. */
@@ -21,6 +22,12 @@ export interface RelayConfig {
   maxAttempts: number;
   /** SIGTERM: time to finish the batch in flight and disconnect before exiting anyway. */
   shutdownTimeoutMs: number;
+  /**
+   * `run` deletes published events older than this (ms); 0 = keep them all. Default 7 days: enough history to replay
+   * a week of events to a consumer that lost its state, while the table stops growing without bound (at 100 events/s,
+   * 60M rows a week instead of 3 billion a year). Pending and dead events are never deleted.
+   */
+  retentionMs: number;
   kafkaClientId: string;
   kafkaSsl: boolean;
   kafkaSaslMechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
@@ -49,6 +56,8 @@ interface OptionSpec {
   env: string;
   parse: (raw: unknown, name: string) => unknown;
   default?: unknown;
+  /** How --help shows the default, when String(default) is not how a user would write it (604800000 → 7d). */
+  defaultText?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,6 +74,7 @@ export const OPTIONS: Record<Key, OptionSpec> = {
   publishTimeoutMs: { flag: '--publish-timeout', env: 'OUTBOX_PUBLISH_TIMEOUT_MS', parse: integer(100, 600_000), default: 10_000 },
   maxAttempts: { flag: '--max-attempts', env: 'OUTBOX_MAX_ATTEMPTS', parse: integer(1, 1_000), default: 5 },
   shutdownTimeoutMs: { flag: '--shutdown-timeout', env: 'OUTBOX_SHUTDOWN_TIMEOUT_MS', parse: integer(0, 600_000), default: 30_000 },
+  retentionMs: { flag: '--retention', env: 'OUTBOX_RETENTION', parse: retention, default: 7 * 86_400_000, defaultText: '7d' },
   kafkaClientId: { flag: '--kafka-client-id', env: 'KAFKA_CLIENT_ID', parse: nonEmpty, default: 'outbox-relay' },
   kafkaSsl: { flag: '--kafka-ssl', env: 'KAFKA_SSL', parse: boolean, default: false },
   kafkaSaslMechanism: { flag: '--kafka-sasl-mechanism', env: 'KAFKA_SASL_MECHANISM', parse: oneOf(SASL) },
@@ -191,6 +201,24 @@ function integer(min: number, max: number) {
     }
     return n;
   };
+}
+
+/**
+ * A duration (`7d`, `36h`; see parseDuration), or `0` for "keep everything". In a JSON config file the key is
+ * `retentionMs`, so a number there is milliseconds.
+ */
+function retention(raw: unknown, name: string): number {
+  if (typeof raw === 'number') {
+    if (!Number.isSafeInteger(raw) || raw < 0) throw new ConfigError(name, `must be a whole number of ms ≥ 0, got ${raw}`);
+    return raw;
+  }
+  if (typeof raw === 'string' && raw.trim() === '0') return 0;
+  try {
+    return parseDuration(raw, name);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(name, `must be a duration like 7d, 36h or 90m, or 0 to keep published events forever, got ${JSON.stringify(raw)}`);
+  }
 }
 
 function boolean(raw: unknown, name: string): boolean {

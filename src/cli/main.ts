@@ -8,7 +8,11 @@ import { registerStatus } from './commands/status.js';
 import { registerPrune } from './commands/prune.js';
 import { registerDead } from './commands/dead.js';
 
-/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or arguments (naming the option). */
+/**
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or arguments (naming the option); a command that finished
+ * with an outcome rather than a failure sets `process.exitCode` (3 = status threshold exceeded, 130 = interrupted) and
+ * returns, so its output is flushed by a natural exit instead of cut short by process.exit().
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('outbox-relay')
     .description('Transactional outbox relay: PostgreSQL → Kafka, at least once, de-duplicable by event ID')
@@ -25,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv);
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (thrown) {
     if (thrown instanceof CommanderError) {
       return thrown.exitCode === 0 ? 0 : 2; // help/version print and exit 0; usage errors were already printed

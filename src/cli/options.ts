@@ -15,6 +15,7 @@ const DESCRIPTIONS: Record<Key, string> = {
   publishTimeoutMs: 'longest wait for Kafka to acknowledge a batch, in ms',
   maxAttempts: 'attempts before an event Kafka refuses for good goes dead',
   shutdownTimeoutMs: 'on SIGTERM, time to finish the batch in flight, in ms',
+  retentionMs: 'delete published events older than this, e.g. 7d, 36h; 0 = keep all (pending and dead events are never deleted)',
   kafkaClientId: 'Kafka client id',
   kafkaSsl: 'connect to Kafka over TLS',
   kafkaSaslMechanism: 'Kafka SASL mechanism: plain, scram-sha-256, scram-sha-512',
@@ -27,7 +28,7 @@ const DESCRIPTIONS: Record<Key, string> = {
 
 export const CONNECTION_KEYS: Key[] = ['databaseUrl', 'schema', 'logLevel'];
 export const KAFKA_KEYS: Key[] = ['kafkaBrokers', 'kafkaClientId', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'publishTimeoutMs'];
-export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'pollOnly', 'maxAttempts', 'shutdownTimeoutMs'];
+export const RELAY_KEYS: Key[] = ['batchSize', 'pollIntervalMs', 'pollOnly', 'maxAttempts', 'shutdownTimeoutMs', 'retentionMs'];
 export const OBSERVE_KEYS: Key[] = ['metricsPort', 'metricsHost'];
 
 /** Adds the flags for `keys`, with no commander defaults: an absent flag must fall through to env, file, default. */
@@ -35,7 +36,7 @@ export function addConfigOptions(command: Command, keys: Key[]): Command {
   for (const key of keys) {
     const spec = OPTIONS[key];
     const takesValue = typeof spec.default !== 'boolean';
-    const defaultText = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    const defaultText = spec.default === undefined ? '' : ` (default: ${spec.defaultText ?? String(spec.default)})`;
     command.addOption(new Option(`${spec.flag}${takesValue ? ' <value>' : ''}`, `${DESCRIPTIONS[key]}; env ${spec.env}${defaultText}`));
   }
   if (!command.options.some((o) => o.long === '--config')) {

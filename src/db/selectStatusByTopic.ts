@@ -1,6 +1,5 @@
 import type { Queryable } from '../outbox/write.js';
 import { eventsTable } from './identifiers.js';
-import { DISCARDED_LIKE } from './discardDeadEvents.js';
 
 export interface TopicStatusRow {
   topic: string;
@@ -17,8 +16,11 @@ export interface TopicStatusRow {
  * reads only what it counts:
  * - backlog: the partial index outbox_events_pending_idx (pending rows only, however many published rows are kept);
  * - published in the last hour: a range of the published_at index;
- * - dead: no index holds dead rows, so this branch reads the table (measured: see the status tests' report). A
- *   partial index `ON outbox_events (seq) WHERE dead_at IS NOT NULL` would make it free.
+ * - dead and discarded: the partial index outbox_events_dead_idx (migration 000004), whose predicate this branch's
+ *   WHERE repeats word for word so the planner can match it. Before it, this branch was a full scan: 68 ms of the
+ *   statement's 72 ms on 1M rows. EXPLAIN ANALYZE on 1M rows, 1,000 of them dead: Index Scan using
+ *   outbox_events_dead_idx, 1.6 ms (Parallel Seq Scan, 78 ms, with the index dropped); the whole statement 19 ms,
+ *   most of it the last-hour count of 36k published rows.
  * `now` is PostgreSQL's clock, the one created_at and published_at were stamped with.
  */
 export async function selectStatusByTopic(db: Queryable, schema: string): Promise<{ now: Date; topics: TopicStatusRow[] }> {
@@ -36,14 +38,12 @@ FROM (
   SELECT topic, 0, NULL, count(*) FILTER (WHERE published_at >= now() - interval '1 minute'), count(*), 0, 0
   FROM ${table} WHERE published_at >= now() - interval '1 hour' GROUP BY topic
   UNION ALL
-  SELECT topic, 0, NULL, 0, 0, count(*) FILTER (WHERE last_error IS NULL OR last_error NOT LIKE $1),
-         count(*) FILTER (WHERE last_error LIKE $1)
+  SELECT topic, 0, NULL, 0, 0, count(*) FILTER (WHERE discarded_at IS NULL), count(*) FILTER (WHERE discarded_at IS NOT NULL)
   FROM ${table} WHERE dead_at IS NOT NULL AND published_at IS NULL GROUP BY topic
 ) AS parts
 GROUP BY topic
 ) AS g ON true
 ORDER BY g.topic`,
-    [DISCARDED_LIKE],
   );
   // The clock row is always there; with an empty table it is the only row, and its topic is NULL.
   const all = rows as Record<string, unknown>[];

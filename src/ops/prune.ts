@@ -69,16 +69,28 @@ export interface RetentionOptions {
 }
 
 /**
+ * Throws ConfigError for options startRetention would refuse, so createRelay can refuse them before it starts;
+ * `intervalOption` is the name the caller knows the interval by.
+ */
+export function checkRetentionOptions(options: Pick<RetentionOptions, 'retentionMs' | 'intervalMs'>, intervalOption = 'intervalMs'): void {
+  if (!Number.isSafeInteger(options.retentionMs) || options.retentionMs < 0) throw new ConfigError('retentionMs', 'must be a whole number of ms ≥ 0');
+  if (options.intervalMs !== undefined && (!Number.isSafeInteger(options.intervalMs) || options.intervalMs < 1)) {
+    throw new ConfigError(intervalOption, 'must be a whole number of ms ≥ 1');
+  }
+}
+
+/**
  * Prunes now and then every `intervalMs` until the returned function is called; that function stops the timer,
- * lets the DELETE in flight finish, and resolves. A failed prune is logged and tried again next interval.
- * Several relays may each run one: SKIP LOCKED makes them share the rows instead of waiting on each other.
+ * lets the DELETE in flight finish, and resolves (calling it again is harmless). A failed prune is logged and tried
+ * again next interval. Several relays may each run one: SKIP LOCKED makes them share the rows instead of waiting on
+ * each other. On a pg.Pool it holds at most one connection at a time, for one DELETE of at most `batchSize` rows
+ * (prune runs its statements one after the other), so it can share the relay's pool without starving the loop.
  */
 export function startRetention(db: Queryable, options: RetentionOptions): () => Promise<void> {
   const logger = options.logger ?? silentLogger();
+  checkRetentionOptions(options);
   if (options.retentionMs === 0) return async () => undefined;
-  if (!Number.isSafeInteger(options.retentionMs) || options.retentionMs < 0) throw new ConfigError('retentionMs', 'must be a whole number of ms ≥ 0');
   const intervalMs = options.intervalMs ?? 300_000;
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new ConfigError('intervalMs', 'must be a whole number of ms ≥ 1');
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();

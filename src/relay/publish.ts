@@ -1,7 +1,7 @@
 import type { ClaimedEvent } from '../db/claimBatch.js';
 import type { EventFailure } from '../db/recordFailures.js';
 import { classifyKafkaError, describeKafkaError } from '../kafka/errors.js';
-import { toTopicMessages } from '../kafka/message.js';
+import { toKafkaMessage, toTopicMessages } from '../kafka/message.js';
 import type { KafkaPublisher } from '../kafka/producer.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 
@@ -29,6 +29,30 @@ export async function publishEvents(
   events: readonly ClaimedEvent[],
   policy: FailurePolicy,
   now: () => number = Date.now,
+): Promise<PublishOutcome> {
+  // A row another tool wrote with headers that are valid jsonb but no Kafka header (`{"n": 5}`, `null`) can never be
+  // sent: it goes dead at once. Left in the batch, toKafkaMessage's TypeError was taken for a bug in the relay, which
+  // exited 1 and, restarted, crashed on the same row again: every relay on the table stopped for good.
+  const unsendable: EventFailure[] = [];
+  const sendable = events.filter((event) => {
+    try {
+      toKafkaMessage(event);
+      return true;
+    } catch (err) {
+      const error = `the row cannot be made into a Kafka message: ${describeKafkaError(err)}`;
+      unsendable.push({ seq: event.seq, kind: 'permanent', error, nextAttemptAt: new Date(now()), dead: true });
+      return false;
+    }
+  });
+  const outcome = sendable.length === 0 ? { published: [], failures: [] } : await publishSendable(publisher, sendable, policy, now);
+  return { published: outcome.published, failures: [...outcome.failures, ...unsendable] };
+}
+
+async function publishSendable(
+  publisher: KafkaPublisher,
+  events: readonly ClaimedEvent[],
+  policy: FailurePolicy,
+  now: () => number,
 ): Promise<PublishOutcome> {
   try {
     await publisher.send(toTopicMessages(events));

@@ -11,7 +11,9 @@ import { silentLogger, type Logger } from '../log.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { publishEvents, type FailurePolicy, type PublishOutcome } from './publish.js';
 import { WakeableSleep } from './wakeableSleep.js';
+import { checkRelayOptions } from './checkOptions.js';
 import { CommitListener } from './listener.js';
+import { checkRetentionOptions, startRetention } from '../ops/prune.js';
 
 export interface RelayOptions {
   /** PostgreSQL connection string. Never logged unredacted. */
@@ -44,6 +46,17 @@ export interface RelayOptions {
   backoff?: BackoffPolicy;
   /** Backoff of one refused event. Default 1 s ×2 ±20 % up to 5 min. */
   eventBackoff?: BackoffPolicy;
+  /**
+   * Delete published events once they are this old (ms), in DELETEs of 1,000 rows every `retentionIntervalMs`;
+   * pending and dead events are never deleted. Default undefined = off (0 is off too): the table is the embedding
+   * application's, which may keep published rows for its own reasons (audit, replays further back, its own prune
+   * job), and a library must not start deleting them on an upgrade. `outbox-relay run` turns it on (`--retention`,
+   * 7 days), since an unbounded table is what an operator who never thought about it would get otherwise. Events
+   * older than the retention can no longer be replayed.
+   */
+  retentionMs?: number;
+  /** Time between retention passes. Default 5 min: at most ~5 min of extra rows kept, a few hundred DELETEs a day. */
+  retentionIntervalMs?: number;
   logger?: Logger;
   /** Hooks for metrics and health (see src/observe/); called synchronously, must not throw. */
   observer?: RelayObserver;
@@ -106,6 +119,8 @@ class OutboxRelay implements Relay {
   // instead of 7; test/faults/kafka-outage.test.ts).
   private readonly backoffSleep = new WakeableSleep();
   private readonly listener: CommitListener | undefined;
+  private readonly retention: { retentionMs: number; intervalMs: number | undefined } | undefined;
+  private stopRetention: (() => Promise<void>) | undefined;
   private stopping = false;
   private prefetched: Promise<ClaimTransaction> | undefined;
   private loopPromise: Promise<void> | undefined;
@@ -116,6 +131,7 @@ class OutboxRelay implements Relay {
   constructor(options: RelayOptions) {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     quoteSchema(this.schema);
+    checkRelayOptions(options);
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
@@ -126,6 +142,10 @@ class OutboxRelay implements Relay {
     };
     this.logger = options.logger ?? silentLogger();
     this.observer = options.observer ?? {};
+    if (options.retentionMs !== undefined) {
+      checkRetentionOptions({ retentionMs: options.retentionMs, intervalMs: options.retentionIntervalMs }, 'retentionIntervalMs');
+      if (options.retentionMs > 0) this.retention = { retentionMs: options.retentionMs, intervalMs: options.retentionIntervalMs };
+    }
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve;
       this.rejectFinished = reject;
@@ -160,10 +180,16 @@ class OutboxRelay implements Relay {
   async start(): Promise<void> {
     if (this.loopPromise) return;
     this.logger.info(
-      { schema: this.schema, batchSize: this.batchSize, pollIntervalMs: this.pollIntervalMs },
+      { schema: this.schema, batchSize: this.batchSize, pollIntervalMs: this.pollIntervalMs, retentionMs: this.retention?.retentionMs ?? 0 },
       'relay starting',
     );
     this.listener?.start();
+    // On the loop's own pool (max 3: batch, prefetched batch, spare): a retention pass holds at most the one spare
+    // connection at a time, for one DELETE of ≤ 1,000 rows, so a claim waits for a connection at most that long
+    // (4 ms median, 8 ms max per 1,000-row DELETE on a 1M-row table).
+    if (this.retention) {
+      this.stopRetention = startRetention(this.pool, { schema: this.schema, ...this.retention, logger: this.logger });
+    }
     this.loopPromise = this.loop().then(
       () => this.resolveFinished(),
       (err: unknown) => this.rejectFinished(coerceError(err)),
@@ -174,7 +200,11 @@ class OutboxRelay implements Relay {
     this.stopping = true;
     this.sleeper.wake();
     this.backoffSleep.wake();
+    // Stopped alongside the loop (it ends after the DELETE in flight) and before pool.end(), which would otherwise
+    // wait for that DELETE's connection, or fail the next one.
+    const retentionStopped = this.stopRetention?.();
     await this.loopPromise?.catch(() => undefined);
+    await retentionStopped;
     await this.listener?.stop();
     await this.publisher.disconnect();
     await this.pool.end().catch(() => undefined);

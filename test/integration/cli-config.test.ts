@@ -24,6 +24,8 @@ describe('CLI configuration errors exit 2 naming the option', () => {
     ['an unknown option', ['run', '--batchsize', '5'], {}, /unknown option '--batchsize'/],
     ['an unknown command', ['frobnicate'], {}, /unknown command/],
     ['an unreadable config file', ['run', '--config', '/nonexistent/outbox.json'], {}, /--config/],
+    ['a retention without a unit', ['run', '--retention', '7'], {}, /--retention must be a duration like 7d/],
+    ['a retention from the environment', ['run'], { OUTBOX_RETENTION: 'forever' }, /OUTBOX_RETENTION/],
     ['a bad value in the config file', ['run'], { OUTBOX_CONFIG: '<bad-file>' }, /batchSize \(in /],
   ])('%s', async (_name, args, env, message) => {
     const resolvedEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '<bad-file>' ? badFile() : v]));

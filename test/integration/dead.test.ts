@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discardDead, listDeadEvents, retryDead } from '../../src/ops/dead.js';
+import { prune } from '../../src/ops/prune.js';
 import { getStatus } from '../../src/ops/status.js';
 import { createRelay, type Relay } from '../../src/relay/relay.js';
 import { writeManyWithOutbox } from '../../src/outbox/write.js';
@@ -30,8 +31,8 @@ async function seedDead(topic: string, n: number): Promise<string[]> {
 }
 
 async function row(id: string) {
-  const { rows } = await db.pool.query(`SELECT published_at, dead_at, attempts, last_error, next_attempt_at FROM ${table()} WHERE id = $1`, [id]);
-  return rows[0] as { published_at: Date | null; dead_at: Date | null; attempts: number; last_error: string | null; next_attempt_at: Date | null };
+  const { rows } = await db.pool.query(`SELECT published_at, dead_at, discarded_at, attempts, last_error, next_attempt_at FROM ${table()} WHERE id = $1`, [id]);
+  return rows[0] as { published_at: Date | null; dead_at: Date | null; discarded_at: Date | null; attempts: number; last_error: string | null; next_attempt_at: Date | null };
 }
 
 describe('dead letters', () => {
@@ -73,17 +74,30 @@ describe('dead letters', () => {
     expect(human.stdout).toContain(deadB[1]);
   });
 
-  it('discard keeps the row dead and marked; retry --all skips it; retry by ID takes the discard back', async () => {
+  it('discard sets discarded_at and keeps the row dead with its error; retry --all skips it; retry by ID takes it back', async () => {
     const topic = randomTopic('dead-discard');
     const [keep, drop, other] = await seedDead(topic, 3);
+    const before = (await db.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
     const run = await runCli(['dead', 'discard', drop!, '--schema', db.schema], env());
     expect(run.code, run.stderr).toBe(0);
-    expect(await row(drop!)).toMatchObject({ published_at: null, last_error: expect.stringMatching(/^discarded at \d{4}-\d\d-\d\dT[\d:]+Z: MESSAGE_TOO_LARGE: too big$/) });
-    expect((await row(drop!)).dead_at).not.toBeNull();
-    // Discarding twice changes nothing.
+    expect(run.stdout).toBe('discarded 1 dead events (0 already were)\n');
+    const discarded = await row(drop!);
+    expect(discarded).toMatchObject({ published_at: null, attempts: 5, last_error: 'MESSAGE_TOO_LARGE: too big' });
+    expect(discarded.dead_at).not.toBeNull();
+    expect(discarded.discarded_at!.getTime()).toBeGreaterThanOrEqual(before.getTime());
+    expect((await row(keep!)).discarded_at).toBeNull();
+    // Discarding twice changes nothing, not even the time.
     expect(await discardDead(db.pool, [drop!], { schema: db.schema })).toEqual({ discarded: [], alreadyDiscarded: [drop], notDead: [] });
+    expect((await row(drop!)).discarded_at).toEqual(discarded.discarded_at);
     expect((await listDeadEvents(db.pool, { schema: db.schema })).map((r) => r.id)).toEqual([keep, other]);
-    expect((await listDeadEvents(db.pool, { schema: db.schema, includeDiscarded: true })).map((r) => [r.id, r.discarded])).toEqual([[keep, false], [drop, true], [other, false]]);
+    expect((await listDeadEvents(db.pool, { schema: db.schema, includeDiscarded: true })).map((r) => [r.id, r.discarded_at])).toEqual([
+      [keep, null],
+      [drop, discarded.discarded_at],
+      [other, null],
+    ]);
+    const human = await runCli(['dead', 'list', '--include-discarded', '--schema', db.schema], env());
+    expect(human.stdout.split('\n')[0]).toMatch(/DEAD AT\s+DISCARDED AT\s+LAST ERROR$/);
+    expect(human.stdout.split('\n').find((l) => l.includes(drop!))).toContain(discarded.discarded_at!.toISOString());
     expect(await getStatus(db.pool, { schema: db.schema })).toMatchObject({ dead: 2, discarded: 1, backlog: 0 });
 
     const all = await retryDead(db.pool, { all: true }, { schema: db.schema });
@@ -92,8 +106,20 @@ describe('dead letters', () => {
     expect(await row(keep!)).toMatchObject({ dead_at: null, attempts: 0, next_attempt_at: null, last_error: 'MESSAGE_TOO_LARGE: too big' });
 
     expect(await retryDead(db.pool, { ids: [drop!] }, { schema: db.schema })).toEqual({ retried: [drop], notDead: [] });
-    expect(await row(drop!)).toMatchObject({ dead_at: null, attempts: 0, last_error: 'MESSAGE_TOO_LARGE: too big' });
+    expect(await row(drop!)).toMatchObject({ dead_at: null, discarded_at: null, attempts: 0, last_error: 'MESSAGE_TOO_LARGE: too big' });
     expect(await getStatus(db.pool, { schema: db.schema })).toMatchObject({ dead: 0, discarded: 0, backlog: 3 });
+  });
+
+  it('prune never deletes dead events, discarded or not, however old', async () => {
+    const topic = randomTopic('dead-prune');
+    const [kept, discarded] = await seedDead(topic, 2);
+    await discardDead(db.pool, [discarded!], { schema: db.schema });
+    await db.pool.query(`UPDATE ${table()} SET created_at = now() - interval '1 year', dead_at = now() - interval '1 year', discarded_at = now() - interval '1 year'`);
+    const [published] = await inTransaction(db.pool, (tx) => writeManyWithOutbox(tx, [{ topic, payload: {} }], { schema: db.schema }));
+    await db.pool.query(`UPDATE ${table()} SET published_at = now() - interval '1 year' WHERE id = $1`, [published]);
+    expect((await prune(db.pool, { schema: db.schema, olderThanMs: 1_000 })).deleted).toBe(1);
+    const { rows } = await db.pool.query<{ id: string }>(`SELECT id FROM ${table()} ORDER BY seq`);
+    expect(rows.map((r) => r.id)).toEqual([kept, discarded]);
   });
 
   it('retry --all --topic requeues only that topic, in steps, and leaves the rest dead', async () => {
@@ -116,7 +142,7 @@ describe('dead letters', () => {
     expect((await row(dead!)).dead_at).toBeNull(); // the good one was still retried
     const notDead = await runCli(['dead', 'discard', pending!, '--schema', db.schema], env());
     expect(notDead.code).toBe(1);
-    expect((await row(pending!)).last_error).toBeNull();
+    expect(await row(pending!)).toMatchObject({ discarded_at: null, dead_at: null, last_error: null });
 
     for (const [args, named] of [
       [['retry', 'not-a-uuid'], 'ids'],

@@ -26,8 +26,8 @@ async function seed(rows: { topic: string; state: 'pending' | 'published' | 'dea
      SET created_at = now() - s.age * interval '1 second' - interval '1 second',
          published_at = CASE WHEN s.state = 'published' THEN now() - s.age * interval '1 second' END,
          dead_at = CASE WHEN s.state IN ('dead', 'discarded') THEN now() - s.age * interval '1 second' END,
-         last_error = CASE WHEN s.state = 'discarded' THEN 'discarded at 2024-01-01T00:00:00Z: MESSAGE_TOO_LARGE'
-                           WHEN s.state = 'dead' THEN 'MESSAGE_TOO_LARGE: too big' END
+         discarded_at = CASE WHEN s.state = 'discarded' THEN now() END,
+         last_error = CASE WHEN s.state IN ('dead', 'discarded') THEN 'MESSAGE_TOO_LARGE: too big' END
      FROM unnest($1::uuid[], $2::text[], $3::int[]) AS s(id, state, age) WHERE e.id = s.id`,
     [ids, rows.map((r) => r.state), rows.map((r) => r.ageSeconds)],
   );
@@ -58,6 +58,30 @@ describe('status', () => {
       ['payments', 1, 1, 1, 2, 1],
     ]);
     expect(status.topics[1]!.lagMs! / 1_000).toBeGreaterThanOrEqual(61);
+  });
+
+  it('counts dead and discarded events from outbox_events_dead_idx, not by reading the table', async () => {
+    await seed([{ topic: 'orders', state: 'dead', ageSeconds: 60 }, { topic: 'orders', state: 'discarded', ageSeconds: 60 }]);
+    // With sequential scans priced out, the planner takes an index for every branch it can: if the dead branch's
+    // WHERE stopped matching the index's predicate (or the index were gone), it would walk seq_idx or the primary key.
+    const client = await db.pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      let plan = '';
+      const explaining = {
+        query: async (text: string, params?: unknown[]) => {
+          const { rows } = await client.query(`EXPLAIN ${text}`, params);
+          plan = rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+          return { rows: [{ now: new Date(), topic: null }] };
+        },
+      };
+      await getStatus(explaining as unknown as pg.Pool, { schema: db.schema });
+      expect(plan).toMatch(/Index (Only )?Scan using outbox_events_dead_idx|Bitmap Index Scan on outbox_events_dead_idx/);
+      expect(plan).not.toMatch(/using outbox_events_(seq_idx|pkey)/);
+    } finally {
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
   });
 
   it('an empty outbox reads as zeros, not as an error', async () => {

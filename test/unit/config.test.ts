@@ -61,6 +61,31 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ configFile: configFile('{"batchsize": 1}') })).toThrow(/unknown option "batchsize"/);
   });
 
+  it('--retention takes a duration or 0 (off), from a flag, OUTBOX_RETENTION or the file (ms there); default 7 days', () => {
+    expect(resolveConfig({}).retentionMs).toBe(7 * 86_400_000);
+    expect(resolveConfig({ flags: { retentionMs: '36h' } }).retentionMs).toBe(36 * 3_600_000);
+    expect(resolveConfig({ flags: { retentionMs: '0' } }).retentionMs).toBe(0);
+    expect(resolveConfig({ env: { OUTBOX_RETENTION: '30d' } }).retentionMs).toBe(30 * 86_400_000);
+    expect(resolveConfig({ env: { OUTBOX_RETENTION: '0' } }).retentionMs).toBe(0);
+    expect(resolveConfig({ configFile: configFile('{"retentionMs": 3600000}') }).retentionMs).toBe(3_600_000);
+    expect(resolveConfig({ configFile: configFile('{"retentionMs": "2d"}') }).retentionMs).toBe(2 * 86_400_000);
+  });
+
+  it.each([
+    [{ flags: { retentionMs: '7' } }, '--retention'],
+    [{ flags: { retentionMs: 'a week' } }, '--retention'],
+    [{ flags: { retentionMs: '-1d' } }, '--retention'],
+    [{ env: { OUTBOX_RETENTION: '1.5d' } }, 'OUTBOX_RETENTION'],
+  ])('refuses retention %j naming the option and what it takes', (sources, option) => {
+    expect(optionOf(() => resolveConfig(sources))).toBe(option);
+    expect(() => resolveConfig(sources)).toThrow(/duration like 7d.*or 0 to keep/);
+  });
+
+  it('refuses a negative or fractional retentionMs in the file', () => {
+    expect(optionOf(() => resolveConfig({ configFile: configFile('{"retentionMs": -1}') }))).toMatch(/^retentionMs \(in /);
+    expect(optionOf(() => resolveConfig({ configFile: configFile('{"retentionMs": 1.5}') }))).toMatch(/^retentionMs \(in /);
+  });
+
   it('names the file key when a file value is bad', () => {
     expect(optionOf(() => resolveConfig({ configFile: configFile('{"batchSize": 0}') }))).toMatch(/^batchSize \(in /);
   });

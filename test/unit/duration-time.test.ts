@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseTimeOrDuration } from '../../src/cli/duration.js';
+import { formatDuration, parseTimeOrDuration } from '../../src/duration.js';
 import { ConfigError } from '../../src/errors.js';
 
 const NOW = new Date('2024-05-10T12:00:00.000Z');

@@ -4,7 +4,7 @@ import { ConfigError } from '../../errors.js';
 import { discardDead, listDeadEvents, retryDead } from '../../ops/dead.js';
 import { isUuid, isValidTopicName } from '../../outbox/event.js';
 import { addConfigOptions, configFromCommand, CONNECTION_KEYS } from '../options.js';
-import { exitWith, formatTable, nonNegativeInteger } from './status.js';
+import { formatTable, nonNegativeInteger } from './status.js';
 
 /**
  * `dead list | retry | discard`. retry and discard exit 1 when an ID given is not a dead event (unknown, pending,
@@ -18,7 +18,7 @@ export function registerDead(program: Command): void {
     .description('list dead events, oldest first')
     .addOption(new Option('--topic <topic...>', 'only these topics'))
     .addOption(new Option('--limit <n>', 'at most this many (default 100)'))
-    .addOption(new Option('--include-discarded', 'also list discarded events'))
+    .addOption(new Option('--include-discarded', 'also list discarded events, with a DISCARDED AT column'))
     .addOption(new Option('--json', 'one JSON object per line'));
   addConfigOptions(list, CONNECTION_KEYS).action(async () => {
     const opts = list.opts<{ topic?: string[]; limit?: string; includeDiscarded?: boolean; json?: boolean }>();
@@ -35,17 +35,23 @@ export function registerDead(program: Command): void {
       return;
     }
     const oneLine = (s: string | null) => (s === null ? null : s.replace(/\s+/g, ' ').slice(0, 80));
+    // DISCARDED AT only when discarded rows can be listed: without --include-discarded it would be all '-'.
+    const withDiscarded = opts.includeDiscarded === true;
     process.stdout.write(
       formatTable(
-        ['SEQ', 'ID', 'TOPIC', 'TYPE', 'ATTEMPTS', 'DEAD AT', 'LAST ERROR'],
-        rows.map((r) => [r.seq, r.id, r.topic, r.type, r.attempts, r.dead_at.toISOString(), oneLine(r.last_error)]),
+        ['SEQ', 'ID', 'TOPIC', 'TYPE', 'ATTEMPTS', 'DEAD AT', ...(withDiscarded ? ['DISCARDED AT'] : []), 'LAST ERROR'],
+        rows.map((r) => [
+          r.seq, r.id, r.topic, r.type, r.attempts, r.dead_at.toISOString(),
+          ...(withDiscarded ? [r.discarded_at?.toISOString() ?? null] : []),
+          oneLine(r.last_error),
+        ]),
       ),
     );
   });
 
   const retry = dead
     .command('retry')
-    .description('put dead events back in the queue (attempts reset); --all skips discarded ones')
+    .description('put dead events back in the queue (attempts reset); by ID also takes a discard back, --all skips discarded ones')
     .argument('[ids...]', 'event IDs')
     .addOption(new Option('--all', 'every dead event not discarded'))
     .addOption(new Option('--topic <topic...>', 'with --all: only these topics'))
@@ -58,19 +64,19 @@ export function registerDead(program: Command): void {
     const topics = checkTopics(opts.topic);
     checkIds(ids);
     const result = await withClient(retry, (db, schema) => retryDead(db, opts.all ? { all: true, topics } : { ids }, { schema }));
-    await report(opts.json, result, `requeued ${result.retried.length} dead events`);
+    report(opts.json, result, `requeued ${result.retried.length} dead events`);
   });
 
   const discard = dead
     .command('discard')
-    .description('mark dead events discarded: kept for the record, never retried by --all, never pruned')
+    .description('mark dead events discarded (discarded_at): kept for the record with their last error, never retried by --all, never pruned')
     .argument('<ids...>', 'event IDs')
     .addOption(new Option('--json', 'print the result as JSON'));
   addConfigOptions(discard, CONNECTION_KEYS).action(async (ids: string[]) => {
     checkIds(ids);
     const opts = discard.opts<{ json?: boolean }>();
     const result = await withClient(discard, (db, schema) => discardDead(db, ids, { schema }));
-    await report(opts.json, result, `discarded ${result.discarded.length} dead events (${result.alreadyDiscarded.length} already were)`);
+    report(opts.json, result, `discarded ${result.discarded.length} dead events (${result.alreadyDiscarded.length} already were)`);
   });
 }
 
@@ -85,11 +91,11 @@ async function withClient<T>(command: Command, fn: (db: pg.Client, schema: strin
   }
 }
 
-async function report(json: boolean | undefined, result: { notDead: string[] }, summary: string): Promise<void> {
+function report(json: boolean | undefined, result: { notDead: string[] }, summary: string): void {
   process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${summary}\n`);
   if (result.notDead.length > 0) {
     process.stderr.write(`outbox-relay dead: not dead events (unknown, pending or published): ${result.notDead.join(' ')}\n`);
-    await exitWith(1);
+    process.exitCode = 1;
   }
 }
 

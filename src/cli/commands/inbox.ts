@@ -5,7 +5,7 @@ import { redactUrl } from '../../log.js';
 import { InvalidInboxArgumentError } from '../../inbox/errors.js';
 import { pruneProcessedMessages } from '../../inbox/prune.js';
 import { validateConsumer } from '../../inbox/processOnce.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../duration.js';
 import { addConfigOptions, configFromCommand, loggerFor, CONNECTION_KEYS } from '../options.js';
 
 export function registerInbox(program: Command): void {

@@ -2,9 +2,9 @@ import pg from 'pg';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { prune } from '../../ops/prune.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../duration.js';
 import { addConfigOptions, configFromCommand, CONNECTION_KEYS } from '../options.js';
-import { exitWith, nonNegativeInteger } from './status.js';
+import { nonNegativeInteger } from './status.js';
 
 export function registerPrune(program: Command): void {
   const command = program
@@ -44,6 +44,7 @@ export function registerPrune(program: Command): void {
       process.off('SIGTERM', onSignal);
       await client.end();
     }
-    if (abort.signal.aborted) await exitWith(130);
+    // 128 + SIGINT, as a shell reports an interrupted command; every batch before the signal stays deleted.
+    if (abort.signal.aborted) process.exitCode = 130;
   });
 }

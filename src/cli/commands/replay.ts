@@ -5,9 +5,9 @@ import { ConfigError } from '../../errors.js';
 import { createLogger, redactUrl, type Logger } from '../../log.js';
 import { isUuid, isValidTopicName } from '../../outbox/event.js';
 import { replay, ReplayFailedError, type ReplayProgress, type ReplayResult, type ReplayStart, type ReplayWindowInfo } from '../../ops/replay.js';
-import { formatDuration, parseTimeOrDuration } from '../duration.js';
+import { formatDuration, parseTimeOrDuration } from '../../duration.js';
 import { addConfigOptions, configFromCommand, kafkaOptionsFrom, CONNECTION_KEYS, KAFKA_KEYS } from '../options.js';
-import { exitWith, formatTable } from './status.js';
+import { formatTable } from './status.js';
 
 /** Exit code of a replay stopped by SIGINT/SIGTERM (128 + SIGINT), after printing how to resume. */
 export const EXIT_INTERRUPTED = 130;
@@ -80,7 +80,8 @@ export function registerReplay(program: Command): void {
       progress.notice('interrupted', `interrupted after ${result.published} of ${result.total} events`, { published: result.published, total: result.total, lastSeq: result.lastSeq, resumeCommand: resumeWith });
     }
     process.stdout.write(args.json || !process.stdout.isTTY ? `${JSON.stringify({ ...result, resumeCommand: resumeWith })}\n` : renderResult(result));
-    if (resumeWith) await exitWith(EXIT_INTERRUPTED);
+    // replay() has closed its pool and producer by now, so the process exits on its own once stdout is flushed.
+    if (resumeWith) process.exitCode = EXIT_INTERRUPTED;
   });
 }
 

@@ -28,6 +28,7 @@ export function registerRun(program: Command): void {
       listen: !config.pollOnly,
       publishTimeoutMs: config.publishTimeoutMs,
       maxAttempts: config.maxAttempts,
+      retentionMs: config.retentionMs,
       logger,
       observer: observability.observer,
     });

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { exceededThresholds, getStatus, type OutboxStatus } from '../../ops/status.js';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../../duration.js';
 import { addConfigOptions, configFromCommand, CONNECTION_KEYS } from '../options.js';
 
 /** Exit code when a --max-lag / --max-backlog threshold is exceeded (0 ok, 1 failure, 2 bad arguments). */
@@ -34,19 +34,9 @@ export function registerStatus(program: Command): void {
     process.stdout.write(opts.json ? `${JSON.stringify({ schema: config.schema, ...status, exceeded })}\n` : renderStatus(status, config.schema));
     if (exceeded.length > 0) {
       for (const problem of exceeded) process.stderr.write(`outbox-relay status: ${problem}\n`);
-      await exitWith(EXIT_THRESHOLD_EXCEEDED);
+      process.exitCode = EXIT_THRESHOLD_EXCEEDED;
     }
   });
-}
-
-/**
- * Ends the process with `code` once stdout and stderr are flushed. main() maps a returned action to exit 0, so a
- * command whose outcome is an exit code (3 = threshold, 130 = interrupted) has to leave this way.
- */
-export async function exitWith(code: number): Promise<never> {
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
-  process.exit(code);
 }
 
 export function nonNegativeInteger(raw: string, option: string): number {

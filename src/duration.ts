@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -14,8 +14,10 @@ const DURATION = /^(?:\d+(?:ms|s|m|h|d|w))+$/;
 const PART = /(\d+)(ms|s|m|h|d|w)/g;
 
 /**
- * Parses a CLI duration into milliseconds. Units: ms, s, m (minutes), h, d, w. Throws `ConfigError` naming `option`
- * (the CLI exits 2), so the user sees which flag was wrong and what a right value looks like.
+ * Parses a duration (a flag, an environment variable, a config file value) into milliseconds. Units: ms, s, m
+ * (minutes), h, d, w. Throws `ConfigError` naming `option` (the CLI exits 2), so the user sees which option was wrong
+ * and what a right value looks like. Library code, not CLI code: config.ts parses `--retention` with it, and the library
+ * never imports from src/cli.
  */
 export function parseDuration(raw: unknown, option: string): number {
   const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
