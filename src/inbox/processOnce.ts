@@ -1,3 +1,4 @@
+import { checkout } from '../db/checkout.js';
 import type { PoolClient } from 'pg';
 import { DEFAULT_SCHEMA, quoteSchema } from '../db/identifiers.js';
 import { coerceError } from '../errors.js';
@@ -49,7 +50,8 @@ export async function processOnce<T>(
   if (typeof handler !== 'function') throw new InvalidInboxArgumentError('handler', 'must be a function');
   if (typeof pool?.connect !== 'function') throw new InvalidInboxArgumentError('pool', 'must be a pg.Pool (something with connect())');
 
-  const client = await pool.connect();
+  // checkout: a PostgreSQL restart during a slow handler must fail this message, not crash the consumer process.
+  const { client, release } = await checkout(pool);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -70,7 +72,7 @@ export async function processOnce<T>(
       throw err;
     }
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }
 

@@ -28,11 +28,15 @@ export function toKafkaMessage(event: ClaimedEvent, extraHeaders: Record<string,
 
 /** Groups messages by topic, keeping claim order within each topic (one producer call covers all topics). */
 export function toTopicMessages(events: readonly ClaimedEvent[], extraHeaders?: Record<string, string>): TopicMessages[] {
+  return groupByTopic(events.map((event) => ({ topic: event.topic, message: toKafkaMessage(event, extraHeaders) })));
+}
+
+export function groupByTopic(items: readonly { topic: string; message: Message }[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
-  for (const event of events) {
-    let list = byTopic.get(event.topic);
-    if (!list) byTopic.set(event.topic, (list = []));
-    list.push(toKafkaMessage(event, extraHeaders));
+  for (const { topic, message } of items) {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(message);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -1,6 +1,5 @@
 import { Kafka, CompressionTypes, logLevel as KafkaLogLevel, type Producer, type TopicMessages, type SASLOptions, type LogEntry } from 'kafkajs';
 import { PublishTimeoutError } from '../errors.js';
-import { classifyKafkaError } from './errors.js';
 import type { Logger } from '../log.js';
 
 export interface KafkaOptions {
@@ -67,8 +66,13 @@ export class KafkaPublisher {
     try {
       await this.withTimeout(connectAndSend());
     } catch (err) {
-      // A refused message leaves the producer healthy; anything else may have desynchronised it.
-      if (classifyKafkaError(err) === 'transient') this.reset();
+      // Any failed send may leave the idempotent producer's sequence numbers out of step with the broker. After a
+      // timeout or a transport error the request may have landed. And when Kafka refuses one partition of a request
+      // (MESSAGE_TOO_LARGE), kafkajs 2.2.4 rolls back the sequence numbers of every partition in it, also of those the
+      // broker accepted: the next send there is refused (OUT_OF_ORDER_SEQUENCE_NUMBER, which the relay took for an
+      // outage and retried forever, with the poison event never charged an attempt), or, with the same message
+      // count, acknowledged as a duplicate and not written. A fresh producer (new producer id) starts in step.
+      this.reset();
       throw err;
     }
   }

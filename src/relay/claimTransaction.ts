@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { claimBatch, type ClaimedEvent } from '../db/claimBatch.js';
+import { checkout } from '../db/checkout.js';
 import { coerceError } from '../errors.js';
 
 /**
@@ -15,21 +16,11 @@ export interface ClaimTransaction {
 
 /** BEGIN → claim up to `limit` events. An empty claim is committed at once and holds no connection. */
 export async function openClaimTransaction(pool: pg.Pool, schema: string, limit: number): Promise<ClaimTransaction> {
-  const client = await pool.connect();
-  // A checked-out client has no 'error' listener (the pool removes its own until release), and a connection that
-  // PostgreSQL ends while we wait on Kafka (restart, failover, pg_terminate_backend) emits 'error': unheard, it exits
-  // the process. Heard here; the next query on the client fails anyway, and release() then discards the connection.
-  let broken: Error | undefined;
-  const onError = (err: Error) => {
-    broken = err;
-  };
-  client.on('error', onError);
+  const { client, release: releaseClient } = await checkout(pool);
   let released = false;
   const release = (err?: Error) => {
-    if (released) return;
     released = true;
-    client.removeListener('error', onError);
-    client.release(err ?? broken);
+    releaseClient(err);
   };
   // The rows' locks go with the transaction; if ROLLBACK itself fails the connection is broken: discard it.
   const rollback = async () => {

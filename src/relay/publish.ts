@@ -1,7 +1,8 @@
 import type { ClaimedEvent } from '../db/claimBatch.js';
 import type { EventFailure } from '../db/recordFailures.js';
 import { classifyKafkaError, describeKafkaError } from '../kafka/errors.js';
-import { toKafkaMessage, toTopicMessages } from '../kafka/message.js';
+import type { Message } from 'kafkajs';
+import { groupByTopic, toKafkaMessage } from '../kafka/message.js';
 import type { KafkaPublisher } from '../kafka/producer.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 
@@ -34,41 +35,41 @@ export async function publishEvents(
   // sent: it goes dead at once. Left in the batch, toKafkaMessage's TypeError was taken for a bug in the relay, which
   // exited 1 and, restarted, crashed on the same row again: every relay on the table stopped for good.
   const unsendable: EventFailure[] = [];
-  const sendable = events.filter((event) => {
+  const prepared: Prepared[] = [];
+  for (const event of events) {
     try {
-      toKafkaMessage(event);
-      return true;
+      prepared.push({ topic: event.topic, message: toKafkaMessage(event), event });
     } catch (err) {
       const error = `the row cannot be made into a Kafka message: ${describeKafkaError(err)}`;
       unsendable.push({ seq: event.seq, kind: 'permanent', error, nextAttemptAt: new Date(now()), dead: true });
-      return false;
     }
-  });
-  const outcome = sendable.length === 0 ? { published: [], failures: [] } : await publishSendable(publisher, sendable, policy, now);
+  }
+  const outcome = prepared.length === 0 ? { published: [], failures: [] } : await publishPrepared(publisher, prepared, policy, now);
   return { published: outcome.published, failures: [...outcome.failures, ...unsendable] };
 }
 
-async function publishSendable(
-  publisher: KafkaPublisher,
-  events: readonly ClaimedEvent[],
-  policy: FailurePolicy,
-  now: () => number,
-): Promise<PublishOutcome> {
+interface Prepared {
+  topic: string;
+  message: Message;
+  event: ClaimedEvent;
+}
+
+async function publishPrepared(publisher: KafkaPublisher, batch: readonly Prepared[], policy: FailurePolicy, now: () => number): Promise<PublishOutcome> {
   try {
-    await publisher.send(toTopicMessages(events));
-    return { published: events.map((e) => e.seq), failures: [] };
+    await publisher.send(groupByTopic(batch));
+    return { published: batch.map((p) => p.event.seq), failures: [] };
   } catch (err) {
     if (classifyKafkaError(err) === 'transient') throw err;
-    if (events.length === 1) return { published: [], failures: [toFailure(events[0] as ClaimedEvent, err, policy, now)] };
+    if (batch.length === 1) return { published: [], failures: [toFailure(batch[0]!.event, err, policy, now)] };
   }
   const outcome: PublishOutcome = { published: [], failures: [] };
-  for (const event of events) {
+  for (const one of batch) {
     try {
-      await publisher.send(toTopicMessages([event]));
-      outcome.published.push(event.seq);
+      await publisher.send(groupByTopic([one]));
+      outcome.published.push(one.event.seq);
     } catch (err) {
       if (classifyKafkaError(err) === 'transient') throw err;
-      outcome.failures.push(toFailure(event, err, policy, now));
+      outcome.failures.push(toFailure(one.event, err, policy, now));
     }
   }
   return outcome;

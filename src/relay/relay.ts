@@ -8,7 +8,7 @@ import { coerceError, isProgrammingError } from '../errors.js';
 import { KafkaPublisher, type KafkaOptions } from '../kafka/producer.js';
 import { describeKafkaError } from '../kafka/errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, RELAY_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { publishEvents, type FailurePolicy, type PublishOutcome } from './publish.js';
 import { WakeableSleep } from './wakeableSleep.js';
 import { checkRelayOptions } from './checkOptions.js';
@@ -42,7 +42,7 @@ export interface RelayOptions {
   publishTimeoutMs?: number;
   /** Attempts before an event Kafka refuses for good goes dead. Default 5. */
   maxAttempts?: number;
-  /** Backoff of the loop after a failed batch (Kafka or PostgreSQL unreachable). Default 300 ms ×2 ±20 % up to 30 s. */
+  /** Backoff of the loop after a failed batch (Kafka or PostgreSQL unreachable). Default 300 ms ×2 ±20 % up to 5 s. */
   backoff?: BackoffPolicy;
   /** Backoff of one refused event. Default 1 s ×2 ±20 % up to 5 min. */
   eventBackoff?: BackoffPolicy;
@@ -115,8 +115,8 @@ class OutboxRelay implements Relay {
   private readonly sleeper = new WakeableSleep();
   // The backoff after a failed batch has its own sleep, which only stop() ends: a NOTIFY wakes the idle sleep above,
   // and under write load (hundreds of commits/s) one arrives within milliseconds of every failure, so a shared sleep
-  // turned the 300 ms → 30 s backoff into a retry after every commit (38 failed batches in a 20 s Kafka outage
-  // instead of 7; test/faults/kafka-outage.test.ts).
+  // turned the 300 ms → 5 s backoff into a retry after every commit (38 failed batches in a 20 s Kafka outage
+  // where the backoff allows 8-9; test/faults/kafka-outage.test.ts).
   private readonly backoffSleep = new WakeableSleep();
   private readonly listener: CommitListener | undefined;
   private readonly retention: { retentionMs: number; intervalMs: number | undefined } | undefined;
@@ -135,7 +135,7 @@ class OutboxRelay implements Relay {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.backoff = options.backoff ?? RELAY_BACKOFF;
     this.failurePolicy = {
       maxAttempts: options.maxAttempts ?? 5,
       eventBackoff: options.eventBackoff ?? { initialMs: 1_000, maxMs: 300_000, factor: 2, jitter: 0.2 },
