@@ -122,9 +122,9 @@ describe('outbox-relay run --metrics-port', () => {
     const url = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200, `/healthz on ${url}\n${relay.output}`);
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz 200');
-    const samples = await scrape(url);
-    expect(value(samples, 'outbox_relay_up')).toBe(1);
-    expect(samples.has('process_cpu_user_seconds_total')).toBe(true);
+    // outbox_relay_up turns 1 with the first finished claim, which may come just after the probes answer.
+    await waitFor(async () => value(await scrape(url), 'outbox_relay_up') === 1, 'outbox_relay_up 1', 10_000);
+    expect((await scrape(url)).has('process_cpu_user_seconds_total')).toBe(true);
 
     relay.child.kill('SIGTERM');
     expect(await relay.waitForExit()).toEqual({ code: 0, signal: null });
