@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --full] [-- --only drain,ceiling,latency,history,write]
+// npm run bench [-- --full] [-- --only drain,scale,ceiling,latency,history,write] [-- --relays 2]
 // Measures and prints; it asserts nothing. Targets live in the performance issue and the README.
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ const { values: flags } = parseArgs({
     'batch-size': { type: 'string', default: '500' },
     'latency-seconds': { type: 'string' },
     rates: { type: 'string', default: '1000,5000' },
+    relays: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench/results/latest.json' },
   },
 });
@@ -27,7 +28,7 @@ const sizes = {
   latencySeconds: Number(flags['latency-seconds'] ?? (quick ? 10 : 60)),
   rates: flags.rates.split(',').map(Number),
 };
-const only = new Set((flags.only ?? 'drain,ceiling,latency,history,write').split(','));
+const only = new Set((flags.only ?? 'drain,scale,ceiling,latency,history,write').split(','));
 
 const pool = new pg.Pool({ connectionString: lib.DATABASE_URL, max: 2 });
 const machine = await lib.describeMachine(pool);
@@ -37,6 +38,10 @@ const results = { machine, sizes, at: new Date().toISOString() };
 if (only.has('drain')) {
   results.drain = await scenarios.drain(pool, { events: sizes.events, batchSize: sizes.batchSize });
   console.log('drain', results.drain);
+}
+if (only.has('scale')) {
+  results.scale = await scenarios.drain(pool, { events: sizes.events, batchSize: sizes.batchSize, relays: Number(flags.relays), label: 'scale' });
+  console.log('scale', results.scale);
 }
 if (only.has('ceiling')) {
   results.ceiling = await scenarios.ceiling({ events: sizes.events, batchSize: sizes.batchSize });
@@ -63,6 +68,7 @@ await pool.end();
 
 const rows = [];
 if (results.drain) rows.push(['drain', `${results.drain.events.toLocaleString()} events`, `${results.drain.eventsPerSecond.toLocaleString()} events/s`, '≥ 25,000/s']);
+if (results.scale) rows.push([`drain, ${results.scale.relays} relays`, `${results.scale.events.toLocaleString()} events`, `${results.scale.eventsPerSecond.toLocaleString()} events/s`, '']);
 if (results.ceiling) rows.push(['ceiling (kafkajs alone)', `${results.ceiling.events.toLocaleString()} events`, `${results.ceiling.eventsPerSecond.toLocaleString()} events/s`, '']);
 if (results.drain && results.ceiling) rows.push(['drain / ceiling', '', (results.drain.eventsPerSecond / results.ceiling.eventsPerSecond).toFixed(2), '≥ 0.6']);
 for (const l of results.latency ?? []) rows.push([`latency @ ${l.targetRate}/s`, `${l.achievedRate}/s achieved`, `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`, l.targetRate === 1000 ? 'p99 ≤ 20 ms' : '']);

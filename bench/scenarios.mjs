@@ -5,24 +5,24 @@ import { writeWithOutbox } from '../dist/index.js';
 import * as lib from './lib.mjs';
 
 /** drain: a backlog of `events` pending rows → events/s from the first to the last published_at. */
-export async function drain(pool, { events, batchSize, label = 'drain', retained = 0 }) {
+export async function drain(pool, { events, batchSize, label = 'drain', retained = 0, relays: relayCount = 1 }) {
   const schema = await lib.freshSchema(label);
   const topic = await lib.freshTopic(label);
   try {
     if (retained > 0) await lib.insertBacklog(pool, schema, `${topic}-old`, retained, { published: true });
     await lib.insertBacklog(pool, schema, topic, events);
-    const relay = lib.startRelay(schema, ['--batch-size', String(batchSize)]);
+    const relays = Array.from({ length: relayCount }, () => lib.startRelay(schema, ['--batch-size', String(batchSize)]));
     const pendingSql = `SELECT EXISTS (SELECT 1 FROM ${pg.escapeIdentifier(schema)}.outbox_events WHERE published_at IS NULL AND dead_at IS NULL) AS pending`;
     await lib.waitUntil(async () => !(await pool.query(pendingSql)).rows[0].pending, 'the backlog to drain', 30 * 60_000);
-    const peakRssMb = relay.peakRssMb();
-    await relay.stop();
+    const peakRssMb = Math.max(...relays.map((r) => r.peakRssMb()));
+    await Promise.all(relays.map((r) => r.stop()));
     const { rows } = await pool.query(
       `SELECT extract(epoch FROM max(published_at) - min(published_at)) AS seconds, count(*) AS n
        FROM ${pg.escapeIdentifier(schema)}.outbox_events WHERE topic = $1`,
       [topic],
     );
     const seconds = Number(rows[0].seconds);
-    return { events, retained, seconds: round(seconds, 2), eventsPerSecond: Math.round(Number(rows[0].n) / seconds), peakRssMb: Math.round(peakRssMb) };
+    return { events, retained, relays: relayCount, seconds: round(seconds, 2), eventsPerSecond: Math.round(Number(rows[0].n) / seconds), peakRssMb: Math.round(peakRssMb) };
   } finally {
     await lib.dropSchema(pool, schema);
     await lib.deleteTopic(topic);
