@@ -71,7 +71,7 @@ if (results.drain) rows.push(['drain', `${results.drain.events.toLocaleString()}
 if (results.scale) rows.push([`drain, ${results.scale.relays} relays`, `${results.scale.events.toLocaleString()} events`, `${results.scale.eventsPerSecond.toLocaleString()} events/s`, '']);
 if (results.ceiling) rows.push(['ceiling (kafkajs alone)', `${results.ceiling.events.toLocaleString()} events`, `${results.ceiling.eventsPerSecond.toLocaleString()} events/s`, '']);
 if (results.drain && results.ceiling) rows.push(['drain / ceiling', '', (results.drain.eventsPerSecond / results.ceiling.eventsPerSecond).toFixed(2), '≥ 0.6']);
-for (const l of results.latency ?? []) rows.push([`latency @ ${l.targetRate}/s`, `${l.achievedRate}/s achieved`, `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`, l.targetRate === 1000 ? 'p99 ≤ 20 ms' : '']);
+for (const l of results.latency ?? []) rows.push([`latency @ ${l.targetRate} events/s`, `${l.achievedRate}/s achieved, ${l.eventsPerTransaction}/tx`, `p50 ${l.p50Ms} / p95 ${l.p95Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms`, l.targetRate === 1000 ? 'p99 ≤ 20 ms' : '']);
 if (results.history?.withRetained) {
   const h = results.history;
   rows.push([`drain, ${h.withRetained.retained.toLocaleString()} published rows kept`, '', `${h.withRetained.eventsPerSecond.toLocaleString()} events/s${h.emptyTable ? ` (${(h.withRetained.eventsPerSecond / h.emptyTable).toFixed(2)}× empty)` : ''}`, '≥ 0.9×']);

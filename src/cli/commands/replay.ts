@@ -4,7 +4,7 @@ import { pino, type LevelWithSilent } from 'pino';
 import { ConfigError } from '../../errors.js';
 import { createLogger, redactUrl, type Logger } from '../../log.js';
 import { isUuid, isValidTopicName } from '../../outbox/event.js';
-import { replay, ReplayFailedError, type ReplayProgress, type ReplayResult, type ReplayStart, type ReplayWindowInfo } from '../../ops/replay.js';
+import { replay, ReplayFailedError, type ReplayOptions, type ReplayProgress, type ReplayResult, type ReplayStart, type ReplayWindowInfo } from '../../ops/replay.js';
 import { formatDuration, parseTimeOrDuration } from '../../duration.js';
 import { addConfigOptions, configFromCommand, kafkaOptionsFrom, CONNECTION_KEYS, KAFKA_KEYS } from '../options.js';
 import { formatTable } from './status.js';
@@ -85,20 +85,11 @@ export function registerReplay(program: Command): void {
   });
 }
 
-interface ReplayArgs {
-  since: Date;
-  until?: Date;
-  topics?: string[];
-  types?: string[];
-  keys?: string[];
-  aggregateIds?: string[];
-  ids?: string[];
-  toTopic?: string;
-  afterSeq?: string;
-  ratePerSecond?: number;
-  dryRun: boolean;
-  json: boolean;
-}
+/** The replay options the flags set, plus how to print. */
+type ReplayArgs = Pick<
+  ReplayOptions,
+  'since' | 'until' | 'topics' | 'types' | 'keys' | 'aggregateIds' | 'ids' | 'toTopic' | 'afterSeq' | 'ratePerSecond'
+> & { dryRun: boolean; json: boolean };
 
 /** Flags → library options, every problem a ConfigError naming the flag (exit 2) before anything is contacted. */
 export function parseReplayArgs(o: Record<string, unknown>, now: Date): ReplayArgs {
