@@ -280,7 +280,8 @@ class OutboxRelay implements Relay {
           failures++;
           this.observer.onBatchError?.(coerceError(err), failures);
           const delayMs = backoffDelay(failures, this.backoff);
-          this.logger.warn({ error: describeKafkaError(err), failures, retryInMs: delayMs }, 'batch failed; backing off');
+          const hint = (err as { code?: string }).code === '42P01' ? `the outbox table is missing: run \`outbox-relay migrate --schema ${this.schema}\`` : undefined;
+          this.logger.warn({ error: describeKafkaError(err), hint, failures, retryInMs: delayMs }, 'batch failed; backing off');
           await this.backoffSleep.sleep(delayMs);
           continue;
         }

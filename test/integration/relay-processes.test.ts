@@ -73,6 +73,14 @@ describe('relay processes', () => {
     expect(report.duplicates).toBeLessThanOrEqual(kills * batchSize);
   });
 
+  it('keeps retrying on an unmigrated schema and names the command that fixes it', async () => {
+    const relay = new RelayProcess(`${db.schema}_missing`, ['--log-level', 'warn']);
+    relays.push(relay);
+    await waitFor(() => relay.output.includes('outbox-relay migrate --schema'), 'the migrate hint', 20_000);
+    expect(relay.child.exitCode).toBeNull();
+    expect((await relay.kill('SIGTERM')).code).toBe(0);
+  });
+
   it('exits 0 on SIGTERM after committing the batch in flight', async () => {
     const topic = randomTopic('sigterm');
     await createTopic(topic, 1);
