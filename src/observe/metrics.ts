@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClaimedEvent } from '../db/claimBatch.js';
 import type { PendingStats } from '../db/pendingStats.js';
 import type { FailureKind } from '../kafka/errors.js';
 import type { BatchDetails, BatchResult } from '../relay/relay.js';
