@@ -2,7 +2,7 @@
 // npm run demo: the whole pipeline on this machine, end to end, in about half a minute.
 //
 //   app (orders + writeWithOutbox, some transactions rolled back)
-//     → outbox_events → `outbox-relay run` (SIGKILLed once mid-stream, restarted)
+//     → outbox_events → `outbox-relay run` (SIGKILLed after Kafka acked a batch it had not marked yet, restarted)
 //     → Kafka → consumer (idempotentEachMessage: one shipment per order, however often Kafka delivers it)
 //   then `outbox-relay replay` republishes everything, and the consumer ignores what it already applied.
 import { spawn } from 'node:child_process';
@@ -56,34 +56,44 @@ const env = { ...process.env, DATABASE_URL, KAFKA_BROKERS };
 let relay = spawn(process.execPath, [CLI, ...relayArgs], { env, stdio: 'inherit' });
 step(`relay started (pid ${relay.pid}); the app places ${ORDERS} orders, every 5th payment is declined and rolled back`);
 
-// 4. The app: each order and its event in one transaction.
+// 4. The app: each order and its event in one transaction, while the relay runs.
 let committed = 0;
 let rolledBack = 0;
-for (let i = 1; i <= ORDERS; i++) {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { rows } = await client.query(`INSERT INTO ${SCHEMA}.orders (customer, total) VALUES ($1, $2) RETURNING id`, [`customer-${i % 40}`, (i * 7.5) % 200]);
-    const orderId = Number(rows[0].id);
-    await writeWithOutbox(client, { topic: TOPIC, key: String(orderId), type: 'order.placed', aggregateType: 'order', aggregateId: String(orderId), payload: { orderId, total: (i * 7.5) % 200 } }, { schema: SCHEMA });
-    if (i % 5 === 0) {
-      await client.query('ROLLBACK'); // payment declined: no order, and no event
-      rolledBack++;
-    } else {
-      await client.query('COMMIT');
-      committed++;
-    }
-  } finally {
-    client.release();
+let placed = 0;
+const app = (async () => {
+  for (let i = 1; i <= ORDERS; i++) {
+    await placeOrder(i);
+    placed = i;
+    await new Promise((r) => setTimeout(r, 5));
   }
-  if (i === ORDERS / 2) {
-    relay.kill('SIGKILL');
-    await new Promise((r) => relay.once('exit', r));
-    step('relay killed with SIGKILL mid-stream (a crash); restarting it');
-    relay = spawn(process.execPath, [CLI, ...relayArgs], { env, stdio: 'inherit' });
-  }
-  await new Promise((r) => setTimeout(r, 5));
-}
+})();
+
+// 5. A crash at the worst moment: after Kafka acknowledged a batch, before the relay marked it published.
+//    Pause the relay so a backlog builds up, hold a SHARE lock on the outbox so the relay's mark (an UPDATE) has to
+//    wait (the app's inserts wait too), let the relay claim and publish a full batch, then SIGKILL it while it waits.
+await waitFor(async () => (placed >= ORDERS / 2 ? true : undefined), 'half the orders');
+await waitFor(async () => {
+  // Between batches: none of its connections is inside a transaction, so its next claim starts from the backlog.
+  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND state <> 'idle'`);
+  return rows.length === 0 ? true : undefined;
+}, 'the relay to be between batches', 10_000, 1);
+relay.kill('SIGSTOP');
+await waitFor(async () => (placed >= ORDERS / 2 + 40 ? true : undefined), 'a backlog');
+const blocker = await pool.connect();
+await blocker.query('BEGIN');
+await blocker.query(`LOCK TABLE ${SCHEMA}.outbox_events IN SHARE MODE`);
+relay.kill('SIGCONT');
+await waitFor(async () => {
+  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%'`);
+  return rows.length > 0 ? true : undefined;
+}, 'the relay to wait on its mark', 10_000, 5);
+relay.kill('SIGKILL');
+await new Promise((r) => relay.once('exit', r));
+await blocker.query('ROLLBACK');
+blocker.release();
+step('relay killed with SIGKILL after Kafka acknowledged a batch but before it was marked published (a crash); restarting it');
+relay = spawn(process.execPath, [CLI, ...relayArgs], { env, stdio: 'inherit' });
+await app;
 
 const published = await waitFor(async () => {
   const { rows } = await pool.query(`SELECT count(*) FILTER (WHERE published_at IS NOT NULL)::int AS published, count(*)::int AS total FROM ${SCHEMA}.outbox_events`);
@@ -92,7 +102,7 @@ const published = await waitFor(async () => {
 const beforeReplay = await messagesInKafka();
 step(`all ${published} committed events are published; now \`outbox-relay replay --since 10m\` republishes them all`);
 
-// 5. Replay: recovery tools republish; consumers must not apply anything twice.
+// 6. Replay: recovery tools republish; consumers must not apply anything twice.
 const replay = await run(['replay', '--since', '10m', '--schema', SCHEMA]);
 if (replay !== 0) throw new Error(`replay exited with ${replay}`);
 
@@ -129,13 +139,33 @@ async function messagesInKafka() {
   return offsets.reduce((n, p) => n + Number(p.high), 0);
 }
 
-async function waitFor(check, what, timeoutMs = 60_000) {
+async function placeOrder(i) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query(`INSERT INTO ${SCHEMA}.orders (customer, total) VALUES ($1, $2) RETURNING id`, [`customer-${i % 40}`, (i * 7.5) % 200]);
+    const orderId = Number(rows[0].id);
+    const event = { topic: TOPIC, key: String(orderId), type: 'order.placed', aggregateType: 'order', aggregateId: String(orderId), payload: { orderId, total: (i * 7.5) % 200 } };
+    await writeWithOutbox(client, event, { schema: SCHEMA });
+    if (i % 5 === 0) {
+      await client.query('ROLLBACK'); // payment declined: no order, and no event
+      rolledBack++;
+    } else {
+      await client.query('COMMIT');
+      committed++;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function waitFor(check, what, timeoutMs = 60_000, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`demo timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
