@@ -74,7 +74,7 @@ const app = (async () => {
 await waitFor(async () => (placed >= ORDERS / 2 ? true : undefined), 'half the orders');
 await waitFor(async () => {
   // Between batches: none of its connections is inside a transaction, so its next claim starts from the backlog.
-  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND state <> 'idle'`);
+  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND state <> 'idle' AND query LIKE $1`, [`%"${SCHEMA}"%`]);
   return rows.length === 0 ? true : undefined;
 }, 'the relay to be between batches', 10_000, 1);
 relay.kill('SIGSTOP');
@@ -84,7 +84,7 @@ await blocker.query('BEGIN');
 await blocker.query(`LOCK TABLE ${SCHEMA}.outbox_events IN SHARE MODE`);
 relay.kill('SIGCONT');
 await waitFor(async () => {
-  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%'`);
+  const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'outbox-relay' AND wait_event_type = 'Lock' AND query LIKE $1`, [`UPDATE "${SCHEMA}"%`]);
   return rows.length > 0 ? true : undefined;
 }, 'the relay to wait on its mark', 10_000, 5);
 relay.kill('SIGKILL');
