@@ -27,10 +27,15 @@ CREATE TABLE outbox_events (
   dead_at         timestamptz
 );
 
--- The claim scans this index in seq order. It holds only pending rows, so its size tracks the backlog, not the
--- number of published rows kept for replay.
-CREATE INDEX outbox_events_pending_idx ON outbox_events (seq)
-  WHERE published_at IS NULL AND dead_at IS NULL;
+-- The claim reads ready events in seq order from this index. It holds only pending rows that are not backed off, so
+-- its size tracks the backlog: not the published rows kept for replay, and not events waiting out a backoff, which a
+-- claim would otherwise step over every time (100,000 backed-off rows at the head: 11.6 ms per claim instead of 0.5).
+CREATE INDEX outbox_events_ready_idx ON outbox_events (seq)
+  WHERE published_at IS NULL AND dead_at IS NULL AND next_attempt_at IS NULL;
+
+-- Events backed off after Kafka refused them, by when they may go again: the claim takes the due ones from here.
+CREATE INDEX outbox_events_retry_idx ON outbox_events (next_attempt_at)
+  WHERE published_at IS NULL AND dead_at IS NULL AND next_attempt_at IS NOT NULL;
 
 -- Replay and retention walk published rows by time.
 CREATE INDEX outbox_events_published_at_idx ON outbox_events (published_at)

@@ -61,9 +61,11 @@ ALTER TABLE ONLY outbox.processed_messages
 
 CREATE INDEX outbox_events_dead_idx ON outbox.outbox_events USING btree (seq) WHERE ((dead_at IS NOT NULL) AND (published_at IS NULL));
 
-CREATE INDEX outbox_events_pending_idx ON outbox.outbox_events USING btree (seq) WHERE ((published_at IS NULL) AND (dead_at IS NULL));
-
 CREATE INDEX outbox_events_published_at_idx ON outbox.outbox_events USING btree (published_at) WHERE (published_at IS NOT NULL);
+
+CREATE INDEX outbox_events_ready_idx ON outbox.outbox_events USING btree (seq) WHERE ((published_at IS NULL) AND (dead_at IS NULL) AND (next_attempt_at IS NULL));
+
+CREATE INDEX outbox_events_retry_idx ON outbox.outbox_events USING btree (next_attempt_at) WHERE ((published_at IS NULL) AND (dead_at IS NULL) AND (next_attempt_at IS NOT NULL));
 
 CREATE UNIQUE INDEX outbox_events_seq_idx ON outbox.outbox_events USING btree (seq);
 

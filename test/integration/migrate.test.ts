@@ -16,8 +16,8 @@ describe('migrate', () => {
       expect(results.reduce((n, r) => n + r.applied.length, 0)).toBe(total);
       const again = await migrate(clients[0]!, { schema });
       expect(again).toEqual({ applied: [], alreadyApplied: (await listMigrations()).map((m) => m.name) });
-      const { rows } = await clients[0]!.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'outbox_events_pending_idx'`, [schema]);
-      expect(rows[0].indexdef).toMatch(/WHERE \(\(published_at IS NULL\) AND \(dead_at IS NULL\)\)/);
+      const { rows } = await clients[0]!.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'outbox_events_ready_idx'`, [schema]);
+      expect(rows[0].indexdef).toMatch(/WHERE \(\(published_at IS NULL\) AND \(dead_at IS NULL\) AND \(next_attempt_at IS NULL\)\)/);
       await clients[0]!.query(`DROP SCHEMA ${schema} CASCADE`);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
