@@ -1,23 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRelay, type Relay } from '../../src/relay/relay.js';
+import { describe, expect, it } from 'vitest';
+import type { Relay } from '../../src/relay/relay.js';
 import { writeManyWithOutbox, writeWithOutbox } from '../../src/outbox/write.js';
-import { countRows, createTestSchema, databaseUrl, inTransaction, type TestSchema } from '../helpers/db.js';
-import { consumeTopic, createTopic, kafkaBrokers, randomTopic, topicMessageCount } from '../helpers/kafka.js';
+import { countRows, inTransaction } from '../helpers/db.js';
+import { consumeTopic, createTopic, randomTopic, topicMessageCount } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/relayProcess.js';
+import { useRelayTest } from '../helpers/relayTest.js';
 
-let db: TestSchema;
-let relay: Relay | undefined;
-beforeEach(async (ctx) => {
-  db = await createTestSchema(ctx.task.name);
-});
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await db.cleanup();
-});
+const t = useRelayTest('test');
 
 function startRelay(batchSize = 100): Relay {
-  relay = createRelay({ databaseUrl: databaseUrl(), kafka: { brokers: kafkaBrokers(), clientId: 'test' }, schema: db.schema, batchSize, pollIntervalMs: 50 });
+  const relay = t.relay({ batchSize });
   void relay.start();
   return relay;
 }
@@ -27,23 +19,17 @@ describe('wake-up on commit', () => {
     const topic = randomTopic('notify');
     await createTopic(topic, 1);
     let polls = 0;
-    relay = createRelay({
-      databaseUrl: databaseUrl(),
-      kafka: { brokers: kafkaBrokers(), clientId: 'test' },
-      schema: db.schema,
-      pollIntervalMs: 60_000,
-      observer: { onBatch: () => void polls++ },
-    });
+    const relay = t.relay({ pollIntervalMs: 60_000, observer: { onBatch: () => void polls++ } });
     await relay.start();
     // The start-up claim and the one the LISTEN connection triggers once it is listening.
     await waitFor(() => polls >= 2, 'the relay to listen and go idle');
-    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'wake' }, { schema: db.schema }));
-    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NOT NULL')) === 1, 'the event published', 10_000);
+    await inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'wake' }, { schema: t.db.schema }));
+    await waitFor(async () => (await countRows(t.db.pool, t.db.schema, 'published_at IS NOT NULL')) === 1, 'the event published', 10_000);
     // A rolled-back insert notifies nobody: no extra claim follows it.
     const before = polls;
-    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'never' }, { schema: db.schema }), true);
-    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'second' }, { schema: db.schema }));
-    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NOT NULL')) === 2, 'the second event published', 10_000);
+    await inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'never' }, { schema: t.db.schema }), true);
+    await inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 'second' }, { schema: t.db.schema }));
+    await waitFor(async () => (await countRows(t.db.pool, t.db.schema, 'published_at IS NOT NULL')) === 2, 'the second event published', 10_000);
     expect(polls - before).toBeLessThanOrEqual(2);
   });
 });
@@ -61,7 +47,7 @@ describe('relay round trip', () => {
       aggregateId: String(i % 7),
       headers: { tenant: `t${i % 3}`, raw: Buffer.from([255, i % 256]) },
     }));
-    const ids = await inTransaction(db.pool, (tx) => writeManyWithOutbox(tx, events, { schema: db.schema }));
+    const ids = await inTransaction(t.db.pool, (tx) => writeManyWithOutbox(tx, events, { schema: t.db.schema }));
     startRelay(64);
 
     const messages = await consumeTopic(topic, events.length);
@@ -76,14 +62,14 @@ describe('relay round trip', () => {
       expect(m.headers).toMatchObject({ 'outbox-event-type': 'order.created', 'outbox-aggregate-type': 'order', 'outbox-aggregate-id': e.aggregateId, tenant: e.headers.tenant });
       expect(m.headers['content-type']).toBe(Buffer.isBuffer(e.payload) ? undefined : 'application/json');
     });
-    await waitFor(async () => (await countRows(db.pool, db.schema, 'published_at IS NULL')) === 0, 'all rows marked published');
+    await waitFor(async () => (await countRows(t.db.pool, t.db.schema, 'published_at IS NULL')) === 0, 'all rows marked published');
   });
 
   it('keeps per-key order within a partition', async () => {
     const topic = randomTopic('order');
     await createTopic(topic, 3);
     for (let batch = 0; batch < 5; batch++) {
-      await inTransaction(db.pool, (tx) => writeManyWithOutbox(tx, Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${i % 4}`, payload: { n: batch * 40 + i } })), { schema: db.schema }));
+      await inTransaction(t.db.pool, (tx) => writeManyWithOutbox(tx, Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${i % 4}`, payload: { n: batch * 40 + i } })), { schema: t.db.schema }));
     }
     startRelay(30);
     const messages = await consumeTopic(topic, 200);
@@ -101,13 +87,13 @@ describe('relay round trip', () => {
     const rolledBack: string[] = [];
     for (let i = 0; i < 40; i++) {
       const rollback = i % 3 === 0;
-      const id = await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: { i } }, { schema: db.schema }), rollback);
+      const id = await inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, { topic, payload: { i } }, { schema: t.db.schema }), rollback);
       (rollback ? rolledBack : committed).push(id);
     }
     // A transaction that fails after writing (an error in the app's own SQL) rolls the event back too.
     await expect(
-      inTransaction(db.pool, async (tx) => {
-        rolledBack.push(await writeWithOutbox(tx, { topic, payload: 'doomed' }, { schema: db.schema }));
+      inTransaction(t.db.pool, async (tx) => {
+        rolledBack.push(await writeWithOutbox(tx, { topic, payload: 'doomed' }, { schema: t.db.schema }));
         await tx.query('SELECT 1/0');
       }),
     ).rejects.toThrow(/division by zero/);
@@ -125,8 +111,7 @@ describe('relay round trip', () => {
     const r = startRelay(10);
     await r.stop();
     await r.finished;
-    relay = undefined;
-    await inTransaction(db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 1 }, { schema: db.schema }));
-    expect(await countRows(db.pool, db.schema, 'published_at IS NULL')).toBe(1);
+    await inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, { topic, payload: 1 }, { schema: t.db.schema }));
+    expect(await countRows(t.db.pool, t.db.schema, 'published_at IS NULL')).toBe(1);
   });
 });

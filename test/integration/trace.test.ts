@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { createRelay, type Relay } from '../../src/relay/relay.js';
 import { writeWithOutbox } from '../../src/outbox/write.js';
-import { createTestSchema, databaseUrl, inTransaction, type TestSchema } from '../helpers/db.js';
-import { consumeTopic, createTopic, kafkaBrokers, randomTopic } from '../helpers/kafka.js';
+import { inTransaction } from '../helpers/db.js';
+import { consumeTopic, createTopic, randomTopic } from '../helpers/kafka.js';
+import { useRelayTest } from '../helpers/relayTest.js';
 
 const contextManager = new AsyncLocalStorageContextManager();
 const tracer = new BasicTracerProvider().getTracer('outbox-relay-test');
@@ -18,22 +18,13 @@ afterAll(() => {
   context.disable();
 });
 
-let db: TestSchema;
-let relay: Relay | undefined;
-beforeEach(async (ctx) => {
-  db = await createTestSchema(ctx.task.name);
-});
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await db.cleanup();
-});
+const t = useRelayTest('trace-test');
 
 describe('trace propagation', () => {
   it('carries the active span as a W3C traceparent header from the writer to the Kafka message', async () => {
     const topic = randomTopic('trace');
     await createTopic(topic, 1);
-    const write = (event: Parameters<typeof writeWithOutbox>[1]) => inTransaction(db.pool, (tx) => writeWithOutbox(tx, event, { schema: db.schema }));
+    const write = (event: Parameters<typeof writeWithOutbox>[1]) => inTransaction(t.db.pool, (tx) => writeWithOutbox(tx, event, { schema: t.db.schema }));
 
     const { traceId, spanId, inSpan, ownTrace } = await tracer.startActiveSpan('place order', async (span) => {
       try {
@@ -49,7 +40,7 @@ describe('trace propagation', () => {
     });
     const outside = await write({ topic, payload: { n: 3 } });
 
-    relay = createRelay({ databaseUrl: databaseUrl(), kafka: { brokers: kafkaBrokers(), clientId: 'trace-test' }, schema: db.schema, pollIntervalMs: 50 });
+    const relay = t.relay();
     await relay.start();
     const byId = new Map((await consumeTopic(topic, 3)).map((m) => [m.headers['outbox-event-id'], m.headers]));
 
