@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRows, createTestSchema, type TestSchema } from '../helpers/db.js';
-import { assertRunning, consumeEventIds, cpuTimeMs, createTopicOn, expectDelivery, oldestClaimMs, printRelayOutputOnFailure } from '../helpers/faultReport.js';
-import { randomTopic } from '../helpers/kafka.js';
+import { assertRunning, consumeEventIds, cpuTimeMs, expectDelivery, oldestClaimMs, printRelayOutputOnFailure } from '../helpers/faultReport.js';
+import { createTopic, randomTopic } from '../helpers/kafka.js';
 import { startPrivateKafka, type PrivateKafka } from '../helpers/privateKafka.js';
 import { RelayProcess, waitFor } from '../helpers/relayProcess.js';
 import { startWriter } from '../helpers/writer.js';
@@ -50,7 +50,7 @@ const pending = () => countRows(db.pool, db.schema, 'published_at IS NULL');
 describe('Kafka outage', () => {
   it('keeps running, holds no row locks, stays idle and catches up by itself when the broker returns', async () => {
     const topic = randomTopic('outage');
-    await createTopicOn(kafka.brokers, topic, 3);
+    await createTopic(topic, 3, { brokers: kafka.brokers });
     writer = startWriter(db.pool, db.schema, topic, { pauseMs: 5 });
     relay = new RelayProcess(db.schema, ['--batch-size', String(BATCH_SIZE), '--poll-interval', '100', '--publish-timeout', String(PUBLISH_TIMEOUT_MS)], {
       KAFKA_BROKERS: kafka.brokers.join(','),

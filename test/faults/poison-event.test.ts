@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeManyWithOutbox } from '../../src/outbox/write.js';
 import { countRows, createTestSchema, inTransaction, type TestSchema } from '../helpers/db.js';
-import { assertRunning, consumeEventIds, createTopicOn, expectDelivery, printRelayOutputOnFailure } from '../helpers/faultReport.js';
-import { kafkaBrokers, randomTopic } from '../helpers/kafka.js';
+import { assertRunning, consumeEventIds, expectDelivery, printRelayOutputOnFailure } from '../helpers/faultReport.js';
+import { createTopic, kafkaBrokers, randomTopic } from '../helpers/kafka.js';
 import { RelayProcess, waitFor } from '../helpers/relayProcess.js';
 import { startWriter } from '../helpers/writer.js';
 
@@ -35,7 +35,7 @@ const published = () => {
 describe('poison event', () => {
   it('an event the broker refuses for good goes dead after its attempts; every other event is published meanwhile', async () => {
     const topic = randomTopic('poison');
-    await createTopicOn(kafkaBrokers(), topic, 3, [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }]);
+    await createTopic(topic, 3, { configEntries: [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }] });
     writer = startWriter(db.pool, db.schema, topic, { pauseMs: 5 });
     // The CLI's per-event backoff is the library default (1 s, ×2): three attempts take ~3 s.
     relay = new RelayProcess(db.schema, ['--batch-size', String(BATCH_SIZE), '--poll-interval', '100', '--max-attempts', String(MAX_ATTEMPTS)]);

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
 import { expect, onTestFailed } from 'vitest';
+import { kafka, topicMessageCount } from './kafka.js';
 import { verifyDelivery, type WriterStats } from './writer.js';
 
 /**
@@ -45,40 +45,13 @@ WHERE l.locktype = 'relation' AND l.mode = 'RowShareLock' AND l.relation = to_re
   return rows[0]?.ms ?? 0;
 }
 
-function kafkaAt(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'outbox-relay-faults', brokers, logLevel: logLevel.NOTHING });
-}
-
-/** createTopics with topic-level configs (e.g. max.message.bytes), on any broker. */
-export async function createTopicOn(brokers: string[], topic: string, numPartitions: number, configEntries: ITopicConfig['configEntries'] = []): Promise<void> {
-  const admin = kafkaAt(brokers).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function messageCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /**
  * The `outbox-event-id` header of every message in `topic` on `brokers`: reads from the beginning until the count the
  * high watermarks give (taken after the relay drained, so duplicates and phantoms are read too), or fails.
  */
 export async function consumeEventIds(brokers: string[], topic: string, timeoutMs = 60_000): Promise<(string | undefined)[]> {
-  const kafka = kafkaAt(brokers);
-  const expected = await messageCount(kafka, topic);
-  const consumer = kafka.consumer({ groupId: `faults-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
+  const expected = await topicMessageCount(topic, brokers);
+  const consumer = kafka(brokers).consumer({ groupId: `faults-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
   const ids: (string | undefined)[] = [];
   await consumer.connect();
   try {

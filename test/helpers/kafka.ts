@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type ITopicConfig, type KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 
 export function kafkaBrokers(): string[] {
   return inject('kafkaBrokers').split(',');
 }
 
-export function kafka(): Kafka {
-  return new Kafka({ clientId: 'outbox-relay-tests', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+/** A client of the shared test broker, or of `brokers` (a private broker of a fault test). */
+export function kafka(brokers: string[] = kafkaBrokers()): Kafka {
+  return new Kafka({ clientId: 'outbox-relay-tests', brokers, logLevel: logLevel.NOTHING });
 }
 
 /** A unique topic per test (kafkajs' own tests do the same). */
@@ -15,19 +16,24 @@ export function randomTopic(label = 'test'): string {
   return `outbox-${label}-${randomBytes(5).toString('hex')}`;
 }
 
-export async function createTopic(topic: string, numPartitions = 3): Promise<void> {
-  const admin = kafka().admin();
+/** Creates a topic, optionally with topic-level configs (e.g. max.message.bytes) or on another broker. */
+export async function createTopic(
+  topic: string,
+  numPartitions = 3,
+  options: { brokers?: string[]; configEntries?: ITopicConfig['configEntries'] } = {},
+): Promise<void> {
+  const admin = kafka(options.brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1, configEntries: options.configEntries }], waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }
 }
 
 /** Total messages in a topic, from partition high watermarks (cheap; no consumer group). */
-export async function topicMessageCount(topic: string): Promise<number> {
-  const admin = kafka().admin();
+export async function topicMessageCount(topic: string, brokers?: string[]): Promise<number> {
+  const admin = kafka(brokers).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
